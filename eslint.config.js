@@ -1,0 +1,88 @@
+// Lint rules that keep Lifeline's layers honest: the protocol imports nothing, the client
+// and env layers stay free of Node and server libraries, and only adapters touch them.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const serverLibraries = [
+  'ws',
+  'better-sqlite3',
+  'ioredis',
+  'pino',
+  'jose',
+  'commander',
+  'zod',
+  'prom-client',
+];
+const nodeBuiltins = { group: ['node:*'], message: 'Node built-ins belong in src/adapters/ or src/cli/.' };
+const serverLibs = {
+  group: serverLibraries,
+  message: 'Server libraries belong in src/adapters/, src/server/ or src/cli/.',
+};
+const upward = (layers) => ({
+  group: layers.flatMap((l) => [`../${l}/*`, `../${l}/**`, `../${l}`]),
+  message: 'Imports point downward only (see STYLE.md: protocol < env < client/server/storage < adapters < cli).',
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'lifeline-data/**', 'test-results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['src/protocol/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [nodeBuiltins, serverLibs, upward(['env', 'client', 'server', 'storage', 'broker', 'adapters', 'cli', 'entries'])] },
+      ],
+    },
+  },
+  {
+    files: ['src/env/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [nodeBuiltins, serverLibs, upward(['client', 'server', 'storage', 'broker', 'adapters', 'cli', 'entries'])] },
+      ],
+    },
+  },
+  {
+    files: ['src/client/**', 'src/entries/client.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [nodeBuiltins, serverLibs, upward(['server', 'storage', 'broker', 'adapters', 'cli'])] },
+      ],
+    },
+  },
+  {
+    files: ['src/server/**', 'src/storage/**', 'src/broker/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:http', 'node:https', 'node:net'], message: 'Transports belong in src/adapters/.' },
+            { group: ['ws', 'better-sqlite3', 'ioredis'], message: 'Only src/adapters/ imports ws, better-sqlite3 and ioredis.' },
+            upward(['client', 'adapters', 'cli', 'entries']),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/adapters/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [upward(['cli', 'entries'])] }] },
+  },
+  {
+    files: ['src/cli/**', 'scripts/**', 'test/**', 'bench/**'],
+    rules: { 'no-console': 'off' },
+  },
+);

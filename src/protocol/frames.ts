@@ -1,0 +1,133 @@
+/**
+ * Every frame of protocol version 1, one discriminated union per direction.
+ * `docs/PROTOCOL.md` §4–§6 is the normative prose for these types.
+ */
+
+/** A position in an ordered stream. `epoch` changes when the stream's history is lost. */
+export interface StreamPosition {
+  /** Stream name: `user:<id>` for a user's inbox, `channel:<name>` for a channel. */
+  readonly stream: string;
+  /** Opaque history generation. Positions of different epochs are not comparable. */
+  readonly epoch: string;
+  /** Strictly increasing per stream, starting at 1. */
+  readonly offset: number;
+}
+
+// ---------------------------------------------------------------- client → server
+
+/** First frame on every connection: who the client is. */
+export interface HelloFrame {
+  readonly type: 'hello';
+  /** Credentials checked by the gateway's `authenticate` hook (a JWT by default). */
+  readonly token?: string;
+  /** A stable id of the device or browser profile, for the duplicate-session policy. */
+  readonly device?: string;
+  /** Free-form client name and version, for logs (`lifeline-js/0.1.0`). */
+  readonly client?: string;
+  /** Positions the client has delivered, so the gateway can replay what it missed. */
+  readonly resume?: readonly StreamPosition[];
+}
+
+/** Liveness probe; the gateway answers with `pong` echoing `t`. */
+export interface PingFrame {
+  readonly type: 'ping';
+  readonly t?: number;
+}
+
+/** Cumulative delivery acknowledgement: everything up to each position was handed to the app. */
+export interface AckFrame {
+  readonly type: 'ack';
+  readonly positions: readonly StreamPosition[];
+}
+
+/** An application message to the gateway's `onMessage` hook; always answered by `reply`. */
+export interface RequestFrame {
+  readonly type: 'request';
+  readonly id: string;
+  readonly data: unknown;
+}
+
+/** Start receiving a channel, optionally from a known position. Answered by `reply`. */
+export interface SubscribeFrame {
+  readonly type: 'subscribe';
+  readonly id: string;
+  readonly channel: string;
+  readonly from?: { readonly epoch: string; readonly offset: number };
+}
+
+/** Stop receiving a channel. Answered by `reply`. */
+export interface UnsubscribeFrame {
+  readonly type: 'unsubscribe';
+  readonly id: string;
+  readonly channel: string;
+}
+
+export type ClientFrame =
+  | HelloFrame
+  | PingFrame
+  | AckFrame
+  | RequestFrame
+  | SubscribeFrame
+  | UnsubscribeFrame;
+
+// ---------------------------------------------------------------- server → client
+
+/** The handshake succeeded: the session is ready. */
+export interface WelcomeFrame {
+  readonly type: 'welcome';
+  readonly protocol: number;
+  /** Session id, unique per connection. */
+  readonly session: string;
+  /** The authenticated user id. */
+  readonly user: string;
+  /** Gateway clock (ms since the Unix epoch) when the frame was written. */
+  readonly serverTime: number;
+  /** The longest ping interval the gateway accepts; clients ping at least this often. */
+  readonly pingIntervalMs: number;
+  /** The gateway closes a session it hears nothing from for this long. */
+  readonly idleTimeoutMs: number;
+  /** The largest frame, in UTF-8 bytes, the gateway accepts. */
+  readonly maxFrameBytes: number;
+}
+
+export interface PongFrame {
+  readonly type: 'pong';
+  readonly t?: number;
+}
+
+/** A message published to a stream this session receives. */
+export interface PushFrame {
+  readonly type: 'push';
+  /** Message id, unique per gateway deployment. */
+  readonly id: string;
+  readonly stream: string;
+  readonly epoch: string;
+  readonly offset: number;
+  readonly data: unknown;
+  /** When the gateway accepted the publish (ms since the Unix epoch). */
+  readonly publishedAt: number;
+}
+
+export interface ReplyError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The answer to a `request`, `subscribe` or `unsubscribe` with the same id. */
+export type ReplyFrame =
+  | { readonly type: 'reply'; readonly id: string; readonly ok: true; readonly data?: unknown }
+  | { readonly type: 'reply'; readonly id: string; readonly ok: false; readonly error: ReplyError };
+
+/** Sent right before the gateway closes the connection; the only close signal on HTTP transports. */
+export interface CloseFrame {
+  readonly type: 'close';
+  readonly code: number;
+  readonly reason: string;
+  /** The earliest the client should reconnect, when the gateway knows it. */
+  readonly retryAfterMs?: number;
+}
+
+export type ServerFrame = WelcomeFrame | PongFrame | PushFrame | ReplyFrame | CloseFrame;
+
+export type ClientFrameType = ClientFrame['type'];
+export type ServerFrameType = ServerFrame['type'];
