@@ -2,6 +2,7 @@
 // and env layers stay free of Node and server libraries, and only adapters touch them.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const serverLibraries = [
   'ws',
@@ -13,14 +14,18 @@ const serverLibraries = [
   'zod',
   'prom-client',
 ];
-const nodeBuiltins = { group: ['node:*'], message: 'Node built-ins belong in src/adapters/ or src/cli/.' };
+const nodeBuiltins = {
+  group: ['node:*'],
+  message: 'Node built-ins belong in src/adapters/ or src/cli/.',
+};
 const serverLibs = {
   group: serverLibraries,
   message: 'Server libraries belong in src/adapters/, src/server/ or src/cli/.',
 };
 const upward = (layers) => ({
   group: layers.flatMap((l) => [`../${l}/*`, `../${l}/**`, `../${l}`]),
-  message: 'Imports point downward only (see STYLE.md: protocol < env < client/server/storage < adapters < cli).',
+  message:
+    'Imports point downward only (see STYLE.md: protocol < env < client/server/storage < adapters < cli).',
 });
 
 export default tseslint.config(
@@ -28,9 +33,12 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'error',
     },
@@ -40,7 +48,13 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [nodeBuiltins, serverLibs, upward(['env', 'client', 'server', 'storage', 'broker', 'adapters', 'cli', 'entries'])] },
+        {
+          patterns: [
+            nodeBuiltins,
+            serverLibs,
+            upward(['env', 'client', 'server', 'storage', 'broker', 'adapters', 'cli', 'entries']),
+          ],
+        },
       ],
     },
   },
@@ -49,7 +63,13 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [nodeBuiltins, serverLibs, upward(['client', 'server', 'storage', 'broker', 'adapters', 'cli', 'entries'])] },
+        {
+          patterns: [
+            nodeBuiltins,
+            serverLibs,
+            upward(['client', 'server', 'storage', 'broker', 'adapters', 'cli', 'entries']),
+          ],
+        },
       ],
     },
   },
@@ -58,7 +78,13 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [nodeBuiltins, serverLibs, upward(['server', 'storage', 'broker', 'adapters', 'cli'])] },
+        {
+          patterns: [
+            nodeBuiltins,
+            serverLibs,
+            upward(['server', 'storage', 'broker', 'adapters', 'cli']),
+          ],
+        },
       ],
     },
   },
@@ -69,8 +95,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:http', 'node:https', 'node:net'], message: 'Transports belong in src/adapters/.' },
-            { group: ['ws', 'better-sqlite3', 'ioredis'], message: 'Only src/adapters/ imports ws, better-sqlite3 and ioredis.' },
+            {
+              group: ['node:http', 'node:https', 'node:net'],
+              message: 'Transports belong in src/adapters/.',
+            },
+            {
+              group: ['ws', 'better-sqlite3', 'ioredis'],
+              message: 'Only src/adapters/ imports ws, better-sqlite3 and ioredis.',
+            },
             upward(['client', 'adapters', 'cli', 'entries']),
           ],
         },

@@ -37,7 +37,8 @@ export const systemClock: Clock = {
     const handle = (globalThis as unknown as HostTimers).setTimeout(fn, clampDelay(ms));
     // Node: a reconnect or heartbeat timer alone must not keep the process running.
     const maybe = handle as { unref?: () => void } | null;
-    if (maybe !== null && typeof maybe === 'object' && typeof maybe.unref === 'function') maybe.unref();
+    if (maybe !== null && typeof maybe === 'object' && typeof maybe.unref === 'function')
+      maybe.unref();
     return handle;
   },
   clearTimeout(handle) {

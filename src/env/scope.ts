@@ -44,12 +44,11 @@ export class Scope {
   /** A one-shot timer owned by this scope. Returns a function that cancels it. */
   setTimeout(fn: () => void, ms: number): Disposer {
     if (this.#disposed) return () => {};
-    let handle: TimerHandle;
     const cancel = (): void => {
       this.#disposers.delete(cancel);
       this.#clock.clearTimeout(handle);
     };
-    handle = this.#clock.setTimeout(() => {
+    const handle: TimerHandle = this.#clock.setTimeout(() => {
       this.#disposers.delete(cancel);
       if (!this.#disposed) fn();
     }, clampDelay(ms));

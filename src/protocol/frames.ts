@@ -63,12 +63,7 @@ export interface UnsubscribeFrame {
 }
 
 export type ClientFrame =
-  | HelloFrame
-  | PingFrame
-  | AckFrame
-  | RequestFrame
-  | SubscribeFrame
-  | UnsubscribeFrame;
+  HelloFrame | PingFrame | AckFrame | RequestFrame | SubscribeFrame | UnsubscribeFrame;
 
 // ---------------------------------------------------------------- server → client
 

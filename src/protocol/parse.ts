@@ -199,7 +199,8 @@ export function validateServerFrame(f: Obj): ServerFrame {
       } satisfies PushFrame;
     case 'reply': {
       const id = str(f, 'id', MAX_ID_LENGTH, 'reply');
-      if (f['ok'] === true) return 'data' in f ? { type, id, ok: true, data: f['data'] } : { type, id, ok: true };
+      if (f['ok'] === true)
+        return 'data' in f ? { type, id, ok: true, data: f['data'] } : { type, id, ok: true };
       if (f['ok'] === false) return { type, id, ok: false, error: replyError(f) };
       return fail('reply.ok must be a boolean');
     }
@@ -207,7 +208,8 @@ export function validateServerFrame(f: Obj): ServerFrame {
       const code = offset(f, 'code', 'close');
       const reason = f['reason'];
       if (typeof reason !== 'string') fail('close.reason must be a string');
-      const retryAfterMs = f['retryAfterMs'] === undefined ? undefined : offset(f, 'retryAfterMs', 'close');
+      const retryAfterMs =
+        f['retryAfterMs'] === undefined ? undefined : offset(f, 'retryAfterMs', 'close');
       return (
         retryAfterMs === undefined ? { type, code, reason } : { type, code, reason, retryAfterMs }
       ) satisfies CloseFrame;
