@@ -1,0 +1,179 @@
+/**
+ * The HTTP API backends use to reach users: publish, presence and a health check.
+ *
+ * `createHttpApi()` returns a plain Node request handler that answers its own routes and
+ * returns `false` for every other path, so the `lifeline` CLI (or an application's own
+ * server) can chain it with other handlers. It never throws and never crashes on input:
+ * every failure becomes a JSON error response `{ error: { code, message } }`.
+ *
+ * | route                     | auth   | answer                                        |
+ * | ------------------------- | ------ | --------------------------------------------- |
+ * | `GET /healthz`            | none   | `{ status: 'ok', sessions }`                  |
+ * | `POST /api/publish`       | Bearer | `{ id, positions, delivered }`                |
+ * | `GET /api/presence/:user` | Bearer | `{ user, tenant?, sessions: [...] }`          |
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PublishInput, PublishResult, SessionInfo } from '../server/types.js';
+import { PublishError } from '../server/types.js';
+import { silentLogger, type Logger } from '../server/logger.js';
+import { createBearerCheck } from './http-auth.js';
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http-body.js';
+import {
+  HttpError,
+  HttpErrorCode,
+  methodNotAllowed,
+  sendHttpError,
+  sendJson,
+} from './http-errors.js';
+import { parsePublishBody } from './http-publish.js';
+import { requestTarget, type RequestTarget } from './http-request.js';
+
+/** The part of a gateway the HTTP API uses. */
+export interface HttpApiGateway {
+  publish(input: PublishInput): Promise<PublishResult>;
+  sessions(): readonly SessionInfo[];
+}
+
+export interface HttpApiOptions {
+  /**
+   * The key backends send as `Authorization: Bearer <apiKey>` on `/api/*`. When it is
+   * `undefined` the `/api/*` routes are disabled and answer 503 `api_disabled`
+   * (`/healthz` still works).
+   */
+  readonly apiKey: string | undefined;
+  /**
+   * Largest request body accepted, in bytes; larger ones get 413 and are not read further.
+   * @default DEFAULT_MAX_BODY_BYTES (1 MiB)
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * Where unexpected errors are logged (pino-compatible).
+   * @default a logger that discards everything
+   */
+  readonly logger?: Logger;
+}
+
+/** A Node request handler that resolves `true` when it answered the request. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+const PRESENCE_PREFIX = '/api/presence/';
+
+/** What the presence route tells about one live session. */
+export interface PresenceSession {
+  readonly id: string;
+  readonly device: string | undefined;
+  readonly connectedAt: number;
+  readonly transport: 'websocket' | 'polling';
+}
+
+/** Create the HTTP API handler for a gateway. */
+export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions): HttpHandler {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const logger = options.logger ?? silentLogger;
+  const checkBearer = options.apiKey === undefined ? undefined : createBearerCheck(options.apiKey);
+
+  function authorize(req: IncomingMessage): void {
+    if (checkBearer === undefined) {
+      throw new HttpError(
+        503,
+        HttpErrorCode.API_DISABLED,
+        'The API is disabled: the server was started without an API key.',
+      );
+    }
+    checkBearer(req.headers.authorization);
+  }
+
+  function healthz(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(['GET', 'HEAD']);
+    sendJson(res, 200, { status: 'ok', sessions: gateway.sessions().length });
+  }
+
+  async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') throw methodNotAllowed(['POST']);
+    authorize(req);
+    const input = parsePublishBody(await readJsonBody(req, maxBodyBytes));
+    let result: PublishResult;
+    try {
+      result = await gateway.publish(input);
+    } catch (error) {
+      if (error instanceof PublishError) {
+        throw new HttpError(400, HttpErrorCode.BAD_REQUEST, error.message, { cause: error });
+      }
+      throw error;
+    }
+    logger.debug({ id: result.id, delivered: result.delivered }, 'published');
+    sendJson(res, 200, {
+      id: result.id,
+      positions: result.positions,
+      delivered: result.delivered,
+    });
+  }
+
+  function presence(req: IncomingMessage, res: ServerResponse, url: RequestTarget): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(['GET', 'HEAD']);
+    authorize(req);
+    let user: string;
+    try {
+      user = decodeURIComponent(url.pathname.slice(PRESENCE_PREFIX.length));
+    } catch {
+      throw new HttpError(400, HttpErrorCode.BAD_REQUEST, 'The user id is not valid UTF-8.', {
+        field: 'user',
+      });
+    }
+    if (user === '' || user.includes('/')) {
+      throw new HttpError(400, HttpErrorCode.BAD_REQUEST, 'Use GET /api/presence/<user id>.', {
+        field: 'user',
+      });
+    }
+    const tenant = url.searchParams.get('tenant') ?? undefined;
+    const sessions: PresenceSession[] = gateway
+      .sessions()
+      .filter((s) => s.userId === user && s.tenantId === tenant)
+      .map((s) => ({
+        id: s.id,
+        device: s.device,
+        connectedAt: s.connectedAt,
+        transport: s.transport,
+      }));
+    sendJson(res, 200, { user, ...(tenant === undefined ? {} : { tenant }), sessions });
+  }
+
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: RequestTarget,
+  ): Promise<void> {
+    if (url.pathname === '/healthz') healthz(req, res);
+    else if (url.pathname === '/api/publish') await publish(req, res);
+    else presence(req, res, url);
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    if (error instanceof HttpError) {
+      if (error.status >= 500) logger.warn({ code: error.code }, error.message);
+      sendHttpError(res, error);
+      return;
+    }
+    // Anything else is a bug or an outage: log it whole, answer without its text.
+    logger.error({ err: error, method: req.method, url: req.url }, 'http api request failed');
+    sendHttpError(
+      res,
+      new HttpError(500, HttpErrorCode.INTERNAL, 'Internal server error.', { cause: error }),
+    );
+  }
+
+  return (req, res) => {
+    const url = requestTarget(req.url);
+    const path = url.pathname;
+    if (path !== '/healthz' && path !== '/api/publish' && !path.startsWith(PRESENCE_PREFIX)) {
+      return false;
+    }
+    return route(req, res, url).then(
+      () => true,
+      (error: unknown) => {
+        fail(req, res, error);
+        return true;
+      },
+    );
+  };
+}
