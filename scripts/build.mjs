@@ -1,6 +1,26 @@
-// Build: TypeScript → dist/ (ESM + .d.ts), then the browser bundles of the client.
+// Build: TypeScript → dist/ (ESM + .d.ts), then the browser bundles of the client and the
+// demo page.
+//
+//   dist/browser/lifeline.js            ESM, minified, for <script type="module"> / bundlers
+//   dist/browser/lifeline.iife.min.js   IIFE defining the global `Lifeline`, for a plain <script>
+//   dist/browser/size.json              { bytes, gzipBytes } of lifeline.js (minified, gzip -9)
+//   dist/demo/                          the demo page served by `lifeline serve`
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const CLIENT_ENTRY = 'src/entries/client.ts';
+const BROWSER_DIR = 'dist/browser';
 
 rmSync('dist', { recursive: true, force: true });
 const tsc = spawnSync(
@@ -12,3 +32,69 @@ const tsc = spawnSync(
 );
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 if (existsSync('dist/cli/main.js')) chmodSync('dist/cli/main.js', 0o755);
+
+// The browser client must not depend on Node: any Node built-in that reaches the bundle
+// fails the build with the importing file named, instead of breaking in a browser later.
+const nodeBuiltins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const rejectNodeBuiltins = {
+  name: 'reject-node-builtins',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (!args.path.startsWith('node:') && !nodeBuiltins.has(args.path)) return undefined;
+      return {
+        errors: [
+          {
+            text: `the browser bundle must not import Node built-in "${args.path}" (imported by ${args.importer})`,
+          },
+        ],
+      };
+    });
+  },
+};
+
+async function bundle(format, outfile, extra = {}) {
+  await build({
+    entryPoints: [CLIENT_ENTRY],
+    outfile,
+    bundle: true,
+    minify: true,
+    format,
+    platform: 'browser',
+    target: 'es2020',
+    legalComments: 'none',
+    logLevel: 'warning',
+    plugins: [rejectNodeBuiltins],
+    ...extra,
+  });
+}
+
+function sizeOf(file) {
+  const bytes = readFileSync(file);
+  return { bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length };
+}
+
+if (existsSync(CLIENT_ENTRY)) {
+  mkdirSync(BROWSER_DIR, { recursive: true });
+  try {
+    await bundle('esm', `${BROWSER_DIR}/lifeline.js`);
+    await bundle('iife', `${BROWSER_DIR}/lifeline.iife.min.js`, { globalName: 'Lifeline' });
+  } catch {
+    // esbuild has already printed the errors.
+    console.error('build: the browser bundle failed');
+    process.exit(1);
+  }
+  const esm = sizeOf(`${BROWSER_DIR}/lifeline.js`);
+  const iife = sizeOf(`${BROWSER_DIR}/lifeline.iife.min.js`);
+  writeFileSync(
+    `${BROWSER_DIR}/size.json`,
+    JSON.stringify({ file: 'lifeline.js', ...esm, iife }, null, 2) + '\n',
+  );
+  console.log(
+    `build: ${BROWSER_DIR}/lifeline.js ${esm.bytes} B minified, ${esm.gzipBytes} B gzip` +
+      ` (iife ${iife.bytes} B, ${iife.gzipBytes} B gzip)`,
+  );
+} else {
+  console.warn(`build: warning: ${CLIENT_ENTRY} does not exist yet; skipping the browser bundle`);
+}
+
+cpSync('src/demo', 'dist/demo', { recursive: true });
