@@ -73,28 +73,28 @@ function sizeOf(file) {
   return { bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length };
 }
 
-if (existsSync(CLIENT_ENTRY)) {
-  mkdirSync(BROWSER_DIR, { recursive: true });
-  try {
-    await bundle('esm', `${BROWSER_DIR}/lifeline.js`);
-    await bundle('iife', `${BROWSER_DIR}/lifeline.iife.min.js`, { globalName: 'Lifeline' });
-  } catch {
-    // esbuild has already printed the errors.
-    console.error('build: the browser bundle failed');
-    process.exit(1);
-  }
-  const esm = sizeOf(`${BROWSER_DIR}/lifeline.js`);
-  const iife = sizeOf(`${BROWSER_DIR}/lifeline.iife.min.js`);
-  writeFileSync(
-    `${BROWSER_DIR}/size.json`,
-    JSON.stringify({ file: 'lifeline.js', ...esm, iife }, null, 2) + '\n',
-  );
-  console.log(
-    `build: ${BROWSER_DIR}/lifeline.js ${esm.bytes} B minified, ${esm.gzipBytes} B gzip` +
-      ` (iife ${iife.bytes} B, ${iife.gzipBytes} B gzip)`,
-  );
-} else {
-  console.warn(`build: warning: ${CLIENT_ENTRY} does not exist yet; skipping the browser bundle`);
+if (!existsSync(CLIENT_ENTRY)) {
+  console.error(`build: ${CLIENT_ENTRY} is missing; the browser bundle cannot be built`);
+  process.exit(1);
 }
+mkdirSync(BROWSER_DIR, { recursive: true });
+try {
+  await bundle('esm', `${BROWSER_DIR}/lifeline.js`);
+  await bundle('iife', `${BROWSER_DIR}/lifeline.iife.min.js`, { globalName: 'Lifeline' });
+} catch {
+  // esbuild has already printed the errors.
+  console.error('build: the browser bundle failed');
+  process.exit(1);
+}
+const esm = sizeOf(`${BROWSER_DIR}/lifeline.js`);
+const iife = sizeOf(`${BROWSER_DIR}/lifeline.iife.min.js`);
+writeFileSync(
+  `${BROWSER_DIR}/size.json`,
+  JSON.stringify({ file: 'lifeline.js', ...esm, iife }, null, 2) + '\n',
+);
+console.log(
+  `build: ${BROWSER_DIR}/lifeline.js ${esm.bytes} B minified, ${esm.gzipBytes} B gzip` +
+    ` (iife ${iife.bytes} B, ${iife.gzipBytes} B gzip)`,
+);
 
 cpSync('src/demo', 'dist/demo', { recursive: true });

@@ -13,7 +13,7 @@
  * | `GET /api/presence/:user` | Bearer | `{ user, tenant?, sessions: [...] }`          |
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { PublishInput, PublishResult, SessionInfo } from '../server/types.js';
+import type { PublishInput, PublishResult, SessionInfo, UserFilter } from '../server/types.js';
 import { PublishError } from '../server/types.js';
 import { silentLogger, type Logger } from '../server/logger.js';
 import { createBearerCheck } from './http-auth.js';
@@ -31,7 +31,10 @@ import { requestTarget, type RequestTarget } from './http-request.js';
 /** The part of a gateway the HTTP API uses. */
 export interface HttpApiGateway {
   publish(input: PublishInput): Promise<PublishResult>;
-  sessions(): readonly SessionInfo[];
+  /** Open sessions of one user (of one tenant). */
+  sessions(filter: UserFilter): readonly SessionInfo[];
+  /** Only `sessions`, the number of open sessions, is read. */
+  stats(): { readonly sessions: number };
 }
 
 export interface HttpApiOptions {
@@ -85,7 +88,7 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
 
   function healthz(req: IncomingMessage, res: ServerResponse): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(['GET', 'HEAD']);
-    sendJson(res, 200, { status: 'ok', sessions: gateway.sessions().length });
+    sendJson(res, 200, { status: 'ok', sessions: gateway.stats().sessions });
   }
 
   async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -127,8 +130,7 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
     }
     const tenant = url.searchParams.get('tenant') ?? undefined;
     const sessions: PresenceSession[] = gateway
-      .sessions()
-      .filter((s) => s.userId === user && s.tenantId === tenant)
+      .sessions(tenant === undefined ? { user } : { user, tenant })
       .map((s) => ({
         id: s.id,
         device: s.device,

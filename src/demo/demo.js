@@ -34,6 +34,8 @@ const MAX_ROWS = 200;
 let config = null;
 let client = null;
 let unsubscribers = [];
+/** Channel name → the client's subscription handle. */
+const subscriptions = new Map();
 let countdown = null;
 let messageCount = 0;
 
@@ -165,9 +167,24 @@ function renderMessage(message) {
 }
 
 function renderChannel(channel) {
-  if ([...ui.channels.children].some((li) => li.textContent === channel)) return;
   const li = document.createElement('li');
-  li.textContent = channel;
+  const name = document.createElement('span');
+  name.textContent = channel;
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'link';
+  remove.textContent = '×';
+  remove.title = `Unsubscribe from ${channel}`;
+  remove.addEventListener('click', () => {
+    const subscription = subscriptions.get(channel);
+    subscriptions.delete(channel);
+    li.remove();
+    subscription
+      ?.unsubscribe()
+      .then(() => log(`unsubscribed from ${channel}`))
+      .catch((error) => log(`unsubscribe ${channel}: ${error.message}`, true));
+  });
+  li.append(name, remove);
   ui.channels.append(li);
 }
 
@@ -178,6 +195,7 @@ async function disposeClient() {
   unsubscribers = [];
   const old = client;
   client = null;
+  subscriptions.clear();
   ui.channels.replaceChildren();
   if (old !== null) await old.close();
 }
@@ -223,13 +241,16 @@ ui.reconnect.addEventListener('click', () => {
 ui.subscribeForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const channel = ui.channel.value.trim();
-  if (client === null || channel === '') return;
-  Promise.resolve(client.subscribe(channel))
-    .then(() => {
-      renderChannel(channel);
-      log(`subscribed to ${channel}`);
-    })
-    .catch((error) => log(`subscribe ${channel}: ${error.message}`, true));
+  if (client === null || channel === '' || subscriptions.has(channel)) return;
+  try {
+    // Kept across reconnects by the client; a refusal arrives on the `error` event.
+    subscriptions.set(channel, client.subscribe(channel));
+  } catch (error) {
+    log(`subscribe ${channel}: ${error.message}`, true);
+    return;
+  }
+  renderChannel(channel);
+  log(`subscribed to ${channel}`);
 });
 
 ui.targetKind.addEventListener('change', () => {
