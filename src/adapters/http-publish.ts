@@ -5,11 +5,9 @@
  */
 import { z } from 'zod';
 import { CHANNEL_PATTERN, MAX_NAME_LENGTH } from '../protocol/index.js';
+import { MAX_PUBLISH_USERS } from '../server/options.js';
 import type { PublishInput, Target } from '../server/types.js';
 import { HttpError, HttpErrorCode } from './http-errors.js';
-
-/** Most recipients in one `to.users` list. */
-export const MAX_PUBLISH_USERS = 1000;
 
 const name = (what: string) =>
   z
