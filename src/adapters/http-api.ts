@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PublishInput, PublishResult, SessionInfo, UserFilter } from '../server/types.js';
+import { InvalidOptionError } from '../protocol/index.js';
 import { PublishError } from '../server/types.js';
 import { silentLogger, type Logger } from '../server/logger.js';
 import { createBearerCheck } from './http-auth.js';
@@ -69,9 +70,13 @@ export interface PresenceSession {
   readonly transport: 'websocket' | 'polling';
 }
 
-/** Create the HTTP API handler for a gateway. */
+/** Create the HTTP API handler for a gateway. Throws `InvalidOptionError` for bad options. */
 export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions): HttpHandler {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    throw new InvalidOptionError(`maxBodyBytes must be a positive integer (got ${maxBodyBytes})`);
+  }
+  if (options.apiKey === '') throw new InvalidOptionError('apiKey must not be empty');
   const logger = options.logger ?? silentLogger;
   const checkBearer = options.apiKey === undefined ? undefined : createBearerCheck(options.apiKey);
 
@@ -152,7 +157,8 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     if (error instanceof HttpError) {
-      if (error.status >= 500) logger.warn({ code: error.code }, error.message);
+      // The caller's mistake (or the API being off): worth a trace, not an alert.
+      logger.debug({ status: error.status, code: error.code, url: req.url }, error.message);
       sendHttpError(res, error);
       return;
     }

@@ -30,13 +30,21 @@ export class UsageError extends Error {
 
 /** The flags of `lifeline serve`, as commander hands them over (env already applied). */
 export interface ServeFlags {
+  /** `--port`: TCP port, 0 for any free one. @default DEFAULT_PORT (8080) */
   readonly port: number;
+  /** `--host`: interface to bind. @default DEFAULT_HOST ('127.0.0.1') */
   readonly host: string;
+  /** `--path`: WebSocket path. @default DEFAULT_PATH ('/ws') */
   readonly path: string;
+  /** `--api-key` or `LIFELINE_API_KEY`. @default none: `/api/*` disabled (generated with `--dev`) */
   readonly apiKey?: string | undefined;
+  /** `--jwt-secret` or `LIFELINE_JWT_SECRET`. @default none (generated with `--dev`) */
   readonly jwtSecret?: string | undefined;
+  /** `--jwks-url`. @default none */
   readonly jwksUrl?: string | undefined;
+  /** `--dev`: generated keys, `/dev/token`, `/dev/config`, stderr banner. @default false */
   readonly dev: boolean;
+  /** `--log-level`. @default DEFAULT_LOG_LEVEL ('info') */
   readonly logLevel: LogLevel;
 }
 

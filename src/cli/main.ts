@@ -64,7 +64,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
   if (config.dev && config.jwtSecret === undefined) {
     logger.warn({}, '--dev with --jwks-url: /dev/token is disabled (it signs with a secret)');
   }
-  if (config.dev && config.host !== '127.0.0.1' && config.host !== 'localhost') {
+  if (config.dev && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
     logger.warn({ host: config.host }, '--dev on a non-loopback interface: anyone can get tokens');
   }
 
