@@ -28,8 +28,10 @@ export interface AuthRequest {
 
 /**
  * Decide who a connection is. Resolve with an {@link Identity}, or throw/reject with an
- * {@link AuthError} (`expired: true` for credentials that were valid but expired). Any other
- * error is treated as a rejection too; its text is logged, never sent to the client.
+ * {@link AuthError} to refuse the credentials: close 4100, or 4101 with `expired: true`
+ * for credentials that were valid but expired. Any other error means the gateway could
+ * not decide (a database or key server is down): the session closes with 4008, which
+ * clients retry, instead of a fatal 4100. Error text is logged, never sent to the client.
  */
 export type Authenticate = (request: AuthRequest) => Identity | Promise<Identity>;
 
@@ -94,8 +96,10 @@ export interface Connection {
 }
 
 export interface ConnectionHandler {
-  /** One inbound text frame and its size in bytes. */
+  /** One inbound text frame and its size in UTF-8 bytes. */
   message(text: string, bytes: number): void;
+  /** One inbound binary message: a protocol error (4000); the core closes the session. */
+  binary(bytes: number): void;
   /** The transport closed (for any reason); the core releases the session. */
   closed(code: number, reason: string): void;
 }
@@ -120,4 +124,66 @@ export class PublishError extends Error {
 /** Thrown (or rejected) by `onMessage` / `authorizeSubscribe` to answer with `forbidden`. */
 export class ForbiddenError extends Error {
   override readonly name = 'ForbiddenError';
+}
+
+/**
+ * Decide whether a session may subscribe to a channel. Return (or resolve) `false`, or
+ * throw a {@link ForbiddenError}, to answer the `subscribe` with `forbidden`. Any other
+ * error answers `handler_error` and is logged.
+ */
+export type AuthorizeSubscribe = (
+  session: SessionInfo,
+  channel: string,
+) => boolean | Promise<boolean>;
+
+/**
+ * Answer a `request` frame. The return value (or resolved value) becomes `reply.data`
+ * and must be JSON; `undefined` sends a reply without data. Throw a
+ * {@link ForbiddenError} to answer `forbidden`; any other error answers `handler_error`
+ * with a generic message and is logged.
+ */
+export type OnMessage = (session: SessionInfo, data: unknown) => unknown;
+
+/** The sessions of one user (of one tenant, or of no tenant when `tenant` is absent). */
+export interface UserFilter {
+  readonly user: string;
+  readonly tenant?: string;
+}
+
+/** Which sessions `disconnect` ends: every session of a user, or one session by id. */
+export type DisconnectTarget = UserFilter | { readonly session: string };
+
+/** Counters for monitoring; a snapshot, not a live view. */
+export interface GatewayStats {
+  /** Transport connections accepted and not yet closed, including those still handshaking. */
+  readonly connections: number;
+  /** Open sessions (the client was sent `welcome`). */
+  readonly sessions: number;
+  /** Distinct users (tenant + user id) with at least one open session. */
+  readonly users: number;
+  /** Channels with at least one subscriber. */
+  readonly channels: number;
+  /** Messages accepted by `publish` since the gateway started. */
+  readonly published: number;
+  /** `push` frames serialized: once per stream and message, however many sessions receive it. */
+  readonly pushesEncoded: number;
+  /** `push` frames written to sessions (live and replayed). */
+  readonly pushesSent: number;
+}
+
+/** Why a session ended, as reported by the `closed` event. */
+export interface SessionClosedEvent {
+  readonly session: SessionInfo;
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Typed events of a gateway; listeners that throw are logged and never break the gateway. */
+export interface GatewayEvents {
+  /** A session completed the handshake (its client was sent `welcome`). */
+  opened: (session: SessionInfo) => void;
+  /** An open session ended, for any reason. */
+  closed: (event: SessionClosedEvent) => void;
+  /** A hook failed or a session hit an unexpected error; the gateway carried on. */
+  error: (error: Error, session: SessionInfo | undefined) => void;
 }

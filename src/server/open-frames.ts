@@ -1,0 +1,168 @@
+/**
+ * What an open session does with each client frame other than `hello`: answer pings,
+ * record acks, run the subscription and request hooks, and always reply.
+ *
+ * Hooks are application code: whatever they throw becomes a `reply` with a safe,
+ * generic message (PROTOCOL.md §5), is logged, and leaves the session open.
+ */
+import {
+  CHANNEL_STREAM_PREFIX,
+  MAX_NAME_LENGTH,
+  ReplyErrorCode,
+  channelOfStream,
+  channelStream,
+  type AckFrame,
+  type ClientFrame,
+  type HelloFrame,
+  type RequestFrame,
+  type SubscribeFrame,
+  type UnsubscribeFrame,
+} from '../protocol/index.js';
+import type { Profile } from './session-context.js';
+import type { Session } from './session.js';
+import { ForbiddenError } from './types.js';
+
+type OpenFrame = Exclude<ClientFrame, HelloFrame>;
+
+/** Reply messages clients may show; never internal error text. */
+export const REPLY_MESSAGE: Readonly<Record<ReplyErrorCode, string>> = {
+  [ReplyErrorCode.BAD_REQUEST]: 'The request is not valid.',
+  [ReplyErrorCode.FORBIDDEN]: 'Not allowed.',
+  [ReplyErrorCode.NOT_SUPPORTED]: 'This gateway does not answer requests.',
+  [ReplyErrorCode.HANDLER_ERROR]: 'The request could not be handled.',
+};
+
+function replyError(session: Session, id: string, code: ReplyErrorCode, message?: string): void {
+  session.send({
+    type: 'reply',
+    id,
+    ok: false,
+    error: { code, message: message ?? REPLY_MESSAGE[code] },
+  });
+}
+
+function replyOk(session: Session, id: string): boolean {
+  return session.send({ type: 'reply', id, ok: true });
+}
+
+function profileOf(session: Session): Profile {
+  const profile = session.profile;
+  if (profile === undefined) throw new Error('frame handled on a session that never opened');
+  return profile;
+}
+
+export function handleOpenFrame(session: Session, frame: OpenFrame): void {
+  switch (frame.type) {
+    case 'ping':
+      session.send(frame.t === undefined ? { type: 'pong' } : { type: 'pong', t: frame.t });
+      return;
+    case 'ack':
+      ack(session, frame);
+      return;
+    case 'subscribe':
+      session.serial(() => subscribe(session, frame));
+      return;
+    case 'unsubscribe':
+      // Serialized too: an unsubscribe must not overtake the subscribe before it.
+      session.serial(() => Promise.resolve(unsubscribe(session, frame)));
+      return;
+    case 'request':
+      // Requests are independent of each other and may be answered out of order.
+      request(session, frame).catch((error: unknown) =>
+        session.fail(error, 'unexpected error while answering a request'),
+      );
+      return;
+  }
+}
+
+function ack(session: Session, frame: AckFrame): void {
+  const profile = profileOf(session);
+  // Only streams this session receives are recorded, so a client cannot grow the store
+  // with made-up stream names.
+  const positions = frame.positions.filter((p) => {
+    if (p.stream === profile.userStream) return true;
+    const channel = channelOfStream(p.stream);
+    return channel !== undefined && session.channels.has(channel);
+  });
+  if (positions.length === 0) return;
+  const consumer = { userId: profile.userId, tenantId: profile.tenantId, device: profile.device };
+  session.context.options.ackStore
+    .ack(consumer, positions)
+    .catch((error: unknown) => session.fail(error, 'could not record an ack'));
+}
+
+/** Ask `authorizeSubscribe`; on refusal or failure, reply and resolve false. */
+async function authorize(session: Session, id: string, channel: string): Promise<boolean> {
+  const hook = session.context.options.authorizeSubscribe;
+  if (hook === undefined) return true;
+  try {
+    // Anything but `true` refuses: a hook that forgets to return must not open a channel.
+    if ((await hook(session.info(), channel)) === true) return true;
+    replyError(session, id, ReplyErrorCode.FORBIDDEN);
+  } catch (error) {
+    if (error instanceof ForbiddenError) {
+      replyError(session, id, ReplyErrorCode.FORBIDDEN);
+    } else {
+      session.report(error, 'authorizeSubscribe failed');
+      replyError(session, id, ReplyErrorCode.HANDLER_ERROR);
+    }
+  }
+  return false;
+}
+
+async function subscribe(session: Session, frame: SubscribeFrame): Promise<void> {
+  const { id, channel, from } = frame;
+  const stream = channelStream(channel);
+  if (stream.length > MAX_NAME_LENGTH) {
+    // A push names its stream, and stream names are capped on the wire.
+    return replyError(
+      session,
+      id,
+      ReplyErrorCode.BAD_REQUEST,
+      `Channel names may have at most ${MAX_NAME_LENGTH - CHANNEL_STREAM_PREFIX.length} characters.`,
+    );
+  }
+  if (session.channels.has(channel)) {
+    replyOk(session, id);
+    return;
+  }
+  if (!(await authorize(session, id, channel)) || !session.isOpen) return;
+  session.channels.add(channel);
+  session.context.registry.listen(session, stream);
+  if (from !== undefined) session.beginCatchUp({ stream, epoch: from.epoch, offset: from.offset });
+  if (!replyOk(session, id)) return;
+  if (from !== undefined) await session.runCatchUp(stream);
+}
+
+function unsubscribe(session: Session, frame: UnsubscribeFrame): void {
+  const stream = channelStream(frame.channel);
+  if (session.channels.delete(frame.channel)) session.context.registry.unlisten(session, stream);
+  session.endCatchUp(stream);
+  replyOk(session, frame.id);
+}
+
+async function request(session: Session, frame: RequestFrame): Promise<void> {
+  const hook = session.context.options.onMessage;
+  if (hook === undefined) return replyError(session, frame.id, ReplyErrorCode.NOT_SUPPORTED);
+  let data: unknown;
+  try {
+    data = await hook(session.info(), frame.data);
+  } catch (error) {
+    if (error instanceof ForbiddenError) {
+      return replyError(session, frame.id, ReplyErrorCode.FORBIDDEN);
+    }
+    session.report(error, 'onMessage failed');
+    return replyError(session, frame.id, ReplyErrorCode.HANDLER_ERROR);
+  }
+  if (!session.isOpen) return;
+  try {
+    session.send(
+      data === undefined
+        ? { type: 'reply', id: frame.id, ok: true }
+        : { type: 'reply', id: frame.id, ok: true, data },
+    );
+  } catch (error) {
+    session.report(error, 'onMessage returned a value that cannot be sent as JSON');
+    replyError(session, frame.id, ReplyErrorCode.HANDLER_ERROR);
+  }
+}

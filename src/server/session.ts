@@ -1,0 +1,385 @@
+/**
+ * One transport connection and the session on it: the handshake state machine, limits
+ * (frame size, rate, send buffer), and the single way out, {@link Session.close}.
+ *
+ *   awaiting-hello ──hello──▶ authenticating ──welcome──▶ open ──▶ closed
+ *          └──────────────────────┴─────────────────────────┴──────▲
+ *
+ * Every timer of a session lives in its own {@link Scope}; closing disposes the scope, so
+ * a closed session never runs a callback. Any unexpected error while serving the session
+ * closes it with 4008 and never reaches the gateway's other sessions.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Disposer, Scope } from '../env/index.js';
+import {
+  CLOSE_REASON,
+  CloseCode,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  channelStream,
+  decodeClientFrame,
+  encodeServerFrame,
+  userStream,
+  type ClientFrame,
+  type HelloFrame,
+  type ServerFrame,
+  type StreamPosition,
+} from '../protocol/index.js';
+import type { SweptSession } from './heartbeat-sweep.js';
+import { identityProblem } from './identity.js';
+import { handleOpenFrame } from './open-frames.js';
+import { TokenBucket } from './rate-limit.js';
+import { CatchUp, replay } from './replay.js';
+import { closeWithFrame, type Profile, type SessionContext } from './session-context.js';
+import {
+  AuthError,
+  type Connection,
+  type ConnectionHandler,
+  type Identity,
+  type SessionInfo,
+} from './types.js';
+
+/** Frames a client may send after `hello` and before `welcome`; they run once it is open. */
+export const MAX_FRAMES_BEFORE_WELCOME = 32;
+
+type SessionState =
+  | { readonly kind: 'awaiting-hello' }
+  | { readonly kind: 'authenticating'; readonly queued: ClientFrame[] }
+  | { readonly kind: 'open'; readonly profile: Profile }
+  | { readonly kind: 'closed'; readonly profile: Profile | undefined };
+
+export class Session implements ConnectionHandler, SweptSession {
+  readonly id: string = randomUUID();
+  readonly connectedAt: number;
+  lastSeen: number;
+  /** Channels this session subscribed to. */
+  readonly channels = new Set<string>();
+  readonly context: SessionContext;
+  readonly #connection: Connection;
+  readonly #scope: Scope;
+  readonly #bucket: TokenBucket | undefined;
+  readonly #cancelHandshake: Disposer;
+  #state: SessionState = { kind: 'awaiting-hello' };
+  readonly #catchUps = new Map<string, CatchUp>();
+  /** Subscription changes run one after another, so their effects follow frame order. */
+  #ops: Promise<void> = Promise.resolve();
+
+  constructor(context: SessionContext, connection: Connection) {
+    const { options } = context;
+    this.context = context;
+    this.#connection = connection;
+    this.#scope = context.scope.child();
+    this.connectedAt = this.lastSeen = options.clock.now();
+    this.#bucket =
+      options.rateLimit &&
+      new TokenBucket(options.rateLimit.framesPerSecond, options.rateLimit.burst, this.lastSeen);
+    // The deadline covers the whole handshake, authentication included, so a hanging
+    // `authenticate` hook cannot hold a connection forever.
+    this.#cancelHandshake = this.#scope.setTimeout(
+      () => this.close(CloseCode.HANDSHAKE_TIMEOUT),
+      options.handshakeTimeoutMs,
+    );
+  }
+
+  get isOpen(): boolean {
+    return this.#state.kind === 'open';
+  }
+
+  /** The session's owner; `undefined` before the handshake completed. */
+  get profile(): Profile | undefined {
+    const s = this.#state;
+    return s.kind === 'open' || s.kind === 'closed' ? s.profile : undefined;
+  }
+
+  /** A snapshot for hooks and the presence API. Only meaningful once open. */
+  info(): SessionInfo {
+    const p = this.profile;
+    const { info } = this.#connection;
+    return {
+      id: this.id,
+      userId: p?.userId ?? '',
+      tenantId: p?.tenantId,
+      device: p?.device,
+      client: p?.client,
+      connectedAt: this.connectedAt,
+      transport: info.transport,
+      remoteAddress: info.remoteAddress,
+      claims: p?.claims ?? {},
+      channels: new Set(this.channels),
+    };
+  }
+
+  // ------------------------------------------------------------ ConnectionHandler
+
+  message(text: string, bytes: number): void {
+    if (this.#state.kind === 'closed') return;
+    try {
+      const now = this.context.options.clock.now();
+      this.lastSeen = now;
+      if (bytes > this.context.options.maxFrameBytes) return this.close(CloseCode.FRAME_TOO_LARGE);
+      const retryAfterMs = this.#bucket?.take(now) ?? 0;
+      if (retryAfterMs > 0) return this.close(CloseCode.RATE_LIMITED, retryAfterMs);
+      let frame: ClientFrame;
+      try {
+        frame = decodeClientFrame(text);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        return this.#protocolError(error.message);
+      }
+      this.#dispatch(frame);
+    } catch (error) {
+      this.fail(error, 'unexpected error while handling a frame');
+    }
+  }
+
+  binary(_bytes: number): void {
+    if (this.#state.kind !== 'closed') this.#protocolError('binary message');
+  }
+
+  closed(code: number, reason: string): void {
+    this.#release(code, reason);
+    this.context.forget(this);
+  }
+
+  // ------------------------------------------------------------ writing
+
+  /** Validate, serialize and write one frame. False when the session is gone. */
+  send(frame: ServerFrame): boolean {
+    if (this.#state.kind === 'closed') return false;
+    return this.#write(encodeServerFrame(frame));
+  }
+
+  /** Fan-out entry: write an already serialized push, or hold it while the stream replays. */
+  deliver(stream: string, epoch: string, offset: number, text: string): boolean {
+    if (this.#state.kind !== 'open') return false;
+    const catchUp = this.#catchUps.get(stream);
+    if (catchUp === undefined) return this.#writePush(text);
+    catchUp.hold(epoch, offset, text);
+    if (!this.#overBuffered()) return true;
+    this.close(CloseCode.SLOW_CONSUMER);
+    return false;
+  }
+
+  #writePush(text: string): boolean {
+    const ok = this.#write(text);
+    if (ok) this.context.counters.pushesSent++;
+    return ok;
+  }
+
+  #heldBytes(): number {
+    let bytes = 0;
+    for (const c of this.#catchUps.values()) bytes += c.heldBytes;
+    return bytes;
+  }
+
+  #overBuffered(): boolean {
+    const pending = this.#connection.bufferedAmount + this.#heldBytes();
+    return pending > this.context.options.maxBufferedBytes;
+  }
+
+  #write(text: string): boolean {
+    if (this.#state.kind === 'closed') return false;
+    // A client that does not read makes the send buffer grow without bound; it is cut
+    // off and told to resync rather than allowed to exhaust the gateway's memory.
+    if (this.#overBuffered()) {
+      this.close(CloseCode.SLOW_CONSUMER);
+      return false;
+    }
+    try {
+      this.#connection.send(text);
+      return true;
+    } catch (error) {
+      this.fail(error, 'could not write to the connection');
+      return false;
+    }
+  }
+
+  // ------------------------------------------------------------ closing
+
+  /** Send `close {code, reason}` and close the transport with the same code. Idempotent. */
+  close(code: CloseCode, retryAfterMs?: number): void {
+    if (this.#state.kind === 'closed') return;
+    const reason = CLOSE_REASON[code];
+    try {
+      closeWithFrame(this.#connection, code, retryAfterMs);
+    } catch (error) {
+      this.context.options.logger.warn({ err: error, session: this.id }, 'close failed');
+      this.#connection.terminate();
+    }
+    this.#release(code, reason);
+  }
+
+  /** Drop the transport without a closing handshake (shutdown stragglers). */
+  terminate(): void {
+    this.#connection.terminate();
+    this.#release(CloseCode.ABNORMAL, CLOSE_REASON[CloseCode.ABNORMAL]);
+  }
+
+  expireIdle(): void {
+    this.close(CloseCode.HEARTBEAT_TIMEOUT);
+  }
+
+  /** Report an unexpected error and close the session with 4008. */
+  fail(error: unknown, message: string): void {
+    this.report(error, message);
+    this.close(CloseCode.SERVER_ERROR);
+  }
+
+  /** Log and emit an error without closing (a hook failed; the session carries on). */
+  report(error: unknown, message: string): void {
+    this.context.options.logger.error({ err: error, session: this.id }, message);
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.context.events.emit('error', err, this.isOpen ? this.info() : undefined);
+  }
+
+  #release(code: number, reason: string): void {
+    const state = this.#state;
+    if (state.kind === 'closed') return;
+    const profile = state.kind === 'open' ? state.profile : undefined;
+    this.#state = { kind: 'closed', profile };
+    this.#scope.dispose();
+    this.#catchUps.clear();
+    if (profile === undefined) return;
+    const streams = [profile.userStream, ...[...this.channels].map(channelStream)];
+    this.context.registry.remove(this, streams);
+    this.context.events.emit('closed', { session: this.info(), code, reason });
+  }
+
+  #protocolError(detail: string): void {
+    this.context.options.logger.debug({ session: this.id, detail }, 'protocol error');
+    this.close(CloseCode.PROTOCOL_ERROR);
+  }
+
+  // ------------------------------------------------------------ handshake
+
+  #dispatch(frame: ClientFrame): void {
+    const state = this.#state;
+    switch (state.kind) {
+      case 'awaiting-hello':
+        if (frame.type !== 'hello') return this.#protocolError(`${frame.type} before hello`);
+        this.#state = { kind: 'authenticating', queued: [] };
+        void this.#authenticate(frame);
+        return;
+      case 'authenticating':
+        if (frame.type === 'hello') return this.#protocolError('second hello');
+        if (state.queued.length >= MAX_FRAMES_BEFORE_WELCOME) {
+          return this.#protocolError('too many frames before welcome');
+        }
+        state.queued.push(frame);
+        return;
+      case 'open':
+        if (frame.type === 'hello') return this.#protocolError('second hello');
+        handleOpenFrame(this, frame);
+        return;
+      case 'closed':
+        return;
+    }
+  }
+
+  async #authenticate(hello: HelloFrame): Promise<void> {
+    const { options } = this.context;
+    let identity: Identity;
+    try {
+      identity = await options.authenticate({
+        token: hello.token,
+        device: hello.device,
+        connection: this.#connection.info,
+      });
+    } catch (error) {
+      if (this.#state.kind !== 'authenticating') return;
+      if (!(error instanceof AuthError)) return this.fail(error, 'authenticate failed');
+      options.logger.info({ session: this.id, err: error }, 'authentication refused');
+      return this.close(error.expired ? CloseCode.AUTH_EXPIRED : CloseCode.AUTH_FAILED);
+    }
+    const state = this.#state;
+    if (state.kind !== 'authenticating') return;
+    try {
+      const problem = identityProblem(identity);
+      if (problem !== undefined) {
+        this.report(new Error(problem), 'authenticate returned an unusable identity');
+        return this.close(CloseCode.AUTH_FAILED);
+      }
+      if (identity.expiresAt !== undefined && identity.expiresAt <= options.clock.now()) {
+        return this.close(CloseCode.AUTH_EXPIRED);
+      }
+      this.#open(hello, identity, state.queued);
+    } catch (error) {
+      this.fail(error, 'could not open the session');
+    }
+  }
+
+  #open(hello: HelloFrame, identity: Identity, queued: readonly ClientFrame[]): void {
+    const { options, registry } = this.context;
+    this.#cancelHandshake();
+    const profile: Profile = {
+      userId: identity.userId,
+      tenantId: identity.tenantId,
+      device: hello.device,
+      client: hello.client,
+      claims: identity.claims ?? {},
+      userStream: userStream(identity.userId, identity.tenantId),
+    };
+    this.#state = { kind: 'open', profile };
+    this.lastSeen = options.clock.now();
+    registry.add(this, profile.userStream);
+    // Only the user's own inbox resumes here; channels resume with `subscribe.from`.
+    const resume = hello.resume?.find((p) => p.stream === profile.userStream);
+    if (resume !== undefined) this.beginCatchUp(resume);
+    if (identity.expiresAt !== undefined) {
+      this.#scope.setDeadline(() => this.close(CloseCode.AUTH_EXPIRED), identity.expiresAt);
+    }
+    const welcomed = this.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      session: this.id,
+      user: profile.userId,
+      serverTime: this.lastSeen,
+      pingIntervalMs: options.pingIntervalMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxFrameBytes: options.maxFrameBytes,
+    });
+    if (!welcomed) return;
+    this.context.sweep.arm(this.lastSeen);
+    this.context.events.emit('opened', this.info());
+    if (resume !== undefined) this.serial(() => this.runCatchUp(resume.stream));
+    for (const frame of queued) {
+      if (!this.isOpen) return;
+      this.#dispatch(frame);
+    }
+  }
+
+  // ------------------------------------------------------------ helpers for open frames
+
+  /** Run `op` after every earlier one; a failure closes the session with 4008. */
+  serial(op: () => Promise<void>): void {
+    this.#ops = this.#ops
+      .then(() => (this.isOpen ? op() : undefined))
+      .catch((error: unknown) => this.fail(error, 'unexpected error while handling a frame'));
+  }
+
+  /** Hold live pushes of `position.stream` until {@link runCatchUp} has replayed history. */
+  beginCatchUp(position: StreamPosition): void {
+    this.#catchUps.set(position.stream, new CatchUp(position.epoch, position.offset));
+  }
+
+  /** Stop replaying or holding a stream (unsubscribe). */
+  endCatchUp(stream: string): void {
+    this.#catchUps.delete(stream);
+  }
+
+  async runCatchUp(stream: string): Promise<void> {
+    const catchUp = this.#catchUps.get(stream);
+    if (catchUp === undefined) return;
+    try {
+      await replay(this.context.options.messageLog, stream, catchUp, {
+        writePush: (text, encoded) => {
+          if (encoded) this.context.counters.pushesEncoded++;
+          return this.#writePush(text);
+        },
+        wants: (s, c) => this.isOpen && this.#catchUps.get(s) === c,
+      });
+    } finally {
+      if (this.#catchUps.get(stream) === catchUp) this.#catchUps.delete(stream);
+    }
+  }
+}
