@@ -1,0 +1,82 @@
+/**
+ * The errors a client reports for failures it detects itself. Each carries the close code
+ * the client uses (when it closes the socket over it), so the reconnect decision reads
+ * the class of every failure from one table, the protocol's: no code means `retry`.
+ */
+import {
+  CallbackError,
+  ClosedByServerError,
+  CloseCode,
+  ConnectFailedError,
+  FrameTooLargeError,
+  HeartbeatTimeoutError,
+  MAX_TOKEN_LENGTH,
+  ProtocolError,
+  TimeoutError,
+  type LifelineError,
+} from '../protocol/index.js';
+
+/** No `welcome` in time (retry). The socket is closed with 4003. */
+export function connectTimedOut(ms: number): LifelineError {
+  return new TimeoutError(`No welcome from the gateway within ${ms} ms.`, {
+    closeCode: CloseCode.HANDSHAKE_TIMEOUT,
+  });
+}
+
+/** No frame after a ping (retry). The socket is closed with 4004 (PROTOCOL.md §6). */
+export function heartbeatLost(pongTimeoutMs: number): LifelineError {
+  return new HeartbeatTimeoutError(
+    `No frame from the gateway within ${pongTimeoutMs} ms of a ping.`,
+    { closeCode: CloseCode.HEARTBEAT_TIMEOUT },
+  );
+}
+
+/** The gateway broke the protocol (fatal, PROTOCOL.md §5). The socket is closed with 4000. */
+export function protocolViolation(detail: string, cause?: unknown): LifelineError {
+  return new ProtocolError(`Protocol error: ${detail}.`, {
+    cause,
+    closeCode: CloseCode.PROTOCOL_ERROR,
+  });
+}
+
+/** The host reported the network gone (retry). */
+export function wentOffline(): LifelineError {
+  return new ConnectFailedError('The network went offline.', { closeCode: CloseCode.ABNORMAL });
+}
+
+/** The socket threw on send: it is unusable (retry). */
+export function sendFailed(cause: unknown): LifelineError {
+  return new ClosedByServerError('The connection failed while sending.', {
+    cause,
+    closeCode: CloseCode.ABNORMAL,
+  });
+}
+
+/** The WebSocket constructor threw (retry: the environment may recover). */
+export function socketNotCreated(cause: unknown): LifelineError {
+  return new ConnectFailedError('Could not create the WebSocket.', { cause });
+}
+
+/** The token function threw, rejected or returned something that is not a token (retry). */
+export function tokenFailed(cause?: unknown): LifelineError {
+  return cause === undefined
+    ? new CallbackError(
+        `The token function must return a string of at most ${MAX_TOKEN_LENGTH} characters.`,
+      )
+    : new CallbackError('The token function failed.', { cause });
+}
+
+/** Even without resume positions `hello` exceeds the gateway's limit (fatal). */
+export function helloTooLarge(maxFrameBytes: number): LifelineError {
+  return new FrameTooLargeError(`The hello frame does not fit in ${maxFrameBytes} bytes.`, {
+    closeCode: CloseCode.FRAME_TOO_LARGE,
+  });
+}
+
+/** Attempts ran out; `cause` is why the last one failed. */
+export function gaveUp(maxReconnectAttempts: number, cause: LifelineError): LifelineError {
+  return new ConnectFailedError(
+    `Could not connect to the gateway (${maxReconnectAttempts} reconnect attempts failed).`,
+    { cause },
+  );
+}

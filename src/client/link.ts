@@ -1,0 +1,36 @@
+/**
+ * One connection attempt and, once `welcome` arrived, its session. The client holds at
+ * most one; dropping it disposes its scope, which closes the transport and removes every
+ * listener it added, before a new link can exist.
+ */
+import type { Scope } from '../env/index.js';
+import type { AckBatcher } from './acks.js';
+import type { Heartbeat } from './heartbeat.js';
+import type { SessionInfo } from './state.js';
+import type { Transport } from './transports/transport.js';
+
+export interface Link {
+  /** Compared with the client's current generation: an older link's callbacks are ignored. */
+  readonly generation: number;
+  /** 0 for the first attempt after connect()/reconnect(), n for the n-th reconnect attempt. */
+  readonly attempt: number;
+  /** Owns the transport and the `offline` listener. */
+  readonly scope: Scope;
+  transport: Transport | null;
+  /** Set by `welcome`: the attempt succeeded. */
+  session: SessionInfo | null;
+  heartbeat: Heartbeat | null;
+  acks: AckBatcher | null;
+}
+
+export function createLink(generation: number, attempt: number, scope: Scope): Link {
+  return {
+    generation,
+    attempt,
+    scope,
+    transport: null,
+    session: null,
+    heartbeat: null,
+    acks: null,
+  };
+}

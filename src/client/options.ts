@@ -1,0 +1,259 @@
+/**
+ * Client options: the public contract (with units and defaults) and the one place they are
+ * validated and resolved. Everything downstream works on {@link ResolvedOptions} and never
+ * re-checks a value or re-applies a default.
+ */
+import {
+  InvalidOptionError,
+  MAX_NAME_LENGTH,
+  MAX_TOKEN_LENGTH,
+  UnsupportedError,
+} from '../protocol/index.js';
+import { systemClock, type Clock } from '../env/index.js';
+import type { WebSocketConstructorLike } from './transports/websocket.js';
+
+/** Default of {@link ClientOptions.pingIntervalMs}, in ms. */
+export const DEFAULT_PING_INTERVAL_MS = 25_000;
+/** Default of {@link ClientOptions.pongTimeoutMs}, in ms. */
+export const DEFAULT_PONG_TIMEOUT_MS = 10_000;
+/** Default of {@link ClientOptions.connectTimeoutMs}, in ms. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+/** Default of {@link ClientOptions.minReconnectDelayMs}, in ms. */
+export const DEFAULT_MIN_RECONNECT_DELAY_MS = 1_000;
+/** Default of {@link ClientOptions.maxReconnectDelayMs}, in ms. */
+export const DEFAULT_MAX_RECONNECT_DELAY_MS = 30_000;
+/** Default of {@link ClientOptions.maxReconnectAttempts}: never give up. */
+export const DEFAULT_MAX_RECONNECT_ATTEMPTS = Infinity;
+/** Default of {@link ClientOptions.requestTimeoutMs}, in ms. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Default of {@link ClientOptions.maxPendingRequests}. */
+export const DEFAULT_MAX_PENDING_REQUESTS = 1_000;
+/** Default of {@link ClientOptions.ackDelayMs}, in ms. */
+export const DEFAULT_ACK_DELAY_MS = 50;
+
+/** Credentials sent in `hello.token`: a fixed string, or a function asked before every attempt. */
+export type TokenSource = string | (() => string | Promise<string>);
+
+/** Where the client hears about the host's connectivity (a browser `window`, for example). */
+export interface NetworkSource {
+  addEventListener(type: 'online' | 'offline', listener: (event: unknown) => void): void;
+  removeEventListener(type: 'online' | 'offline', listener: (event: unknown) => void): void;
+}
+
+export interface ClientOptions {
+  /** `ws://` or `wss://` URL of the gateway endpoint. */
+  readonly url: string;
+  /**
+   * Credentials for `hello.token`. A function is called again before every connection
+   * attempt, so it can return a fresh token; with a function, close code 4101
+   * (authentication expired) reconnects, with a fixed string it is fatal.
+   */
+  readonly token?: TokenSource;
+  /** A stable id of this device or browser profile, sent in `hello.device`. */
+  readonly device?: string;
+  /**
+   * The WebSocket constructor to use.
+   * @default globalThis.WebSocket — Node 20 has none: pass `WebSocket` from the `ws`
+   * package, or use `createNodeClient` from `lifeline/node`.
+   */
+  readonly WebSocket?: WebSocketConstructorLike;
+  /** Source of time and timers. @default systemClock */
+  readonly clock?: Clock;
+  /** Uniform random numbers in [0, 1), for reconnect jitter and request ids. @default Math.random */
+  readonly random?: () => number;
+  /**
+   * Emits `online` / `offline`. `offline` drops the connection at once, `online` ends a
+   * reconnect wait at once.
+   * @default globalThis when it has `addEventListener` (browsers), otherwise none
+   */
+  readonly network?: NetworkSource;
+  /**
+   * Longest time without inbound traffic before the client pings, in ms. The gateway's
+   * `welcome.pingIntervalMs` lowers it further.
+   * @default 25_000
+   */
+  readonly pingIntervalMs?: number;
+  /** How long to wait for any frame after a ping before the connection is declared dead, in ms. @default 10_000 */
+  readonly pongTimeoutMs?: number;
+  /** From the start of a connection attempt until `welcome`, in ms. @default 15_000 */
+  readonly connectTimeoutMs?: number;
+  /** Ceiling of the first reconnect delay (delays are drawn with full jitter), in ms. @default 1_000 */
+  readonly minReconnectDelayMs?: number;
+  /** Cap of the reconnect delay window, in ms. @default 30_000 */
+  readonly maxReconnectDelayMs?: number;
+  /**
+   * Consecutive failed reconnect attempts after which the client stops in state `failed`.
+   * `0` means: never reconnect (one-shot pages). @default Infinity
+   */
+  readonly maxReconnectAttempts?: number;
+  /** Default timeout of {@link LifelineClient.request}, in ms. @default 10_000 */
+  readonly requestTimeoutMs?: number;
+  /** Most requests waiting for a connection or for their reply at once. @default 1_000 */
+  readonly maxPendingRequests?: number;
+  /** Acks are coalesced into one cumulative `ack` frame per this window, in ms. @default 50 */
+  readonly ackDelayMs?: number;
+}
+
+export interface ResolvedOptions {
+  readonly url: string;
+  readonly token: TokenSource | undefined;
+  readonly device: string | undefined;
+  readonly WebSocket: WebSocketConstructorLike;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly network: NetworkSource | undefined;
+  readonly pingIntervalMs: number;
+  readonly pongTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly minReconnectDelayMs: number;
+  readonly maxReconnectDelayMs: number;
+  readonly maxReconnectAttempts: number;
+  readonly requestTimeoutMs: number;
+  readonly maxPendingRequests: number;
+  readonly ackDelayMs: number;
+}
+
+const WS_URL = /^wss?:\/\/[^/?#\s]+/i;
+
+function invalid(name: string, expected: string, value: unknown): never {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const what = name === '' ? 'options' : `options.${name}`;
+  throw new InvalidOptionError(`${what} must be ${expected} (got ${shown.slice(0, 80)})`);
+}
+
+/** A finite number ≥ 0 (or > 0 when `positive`), or the default when absent. */
+function durationOption(name: string, value: unknown, fallback: number, positive = false): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (positive && value === 0)
+  )
+    invalid(name, positive ? 'a positive finite number' : 'a non-negative finite number', value);
+  return value;
+}
+
+function countOption(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const ok =
+    typeof value === 'number' &&
+    value >= min &&
+    (Number.isSafeInteger(value) || value === Number.POSITIVE_INFINITY);
+  if (!ok) invalid(name, `an integer ≥ ${min} or Infinity`, value);
+  return value;
+}
+
+function isFunction(value: unknown): value is (...args: never[]) => unknown {
+  return typeof value === 'function';
+}
+
+function defaultWebSocket(): WebSocketConstructorLike {
+  const ctor = (globalThis as { WebSocket?: unknown }).WebSocket;
+  if (!isFunction(ctor)) {
+    throw new UnsupportedError(
+      'This environment has no global WebSocket. In Node, pass `WebSocket` from the "ws" ' +
+        'package (createClient({ url, WebSocket })) or use createNodeClient from "lifeline/node"; ' +
+        'in a mini-program, pass its WebSocket adapter.',
+    );
+  }
+  return ctor as unknown as WebSocketConstructorLike;
+}
+
+function defaultNetwork(): NetworkSource | undefined {
+  const host = globalThis as { addEventListener?: unknown; removeEventListener?: unknown };
+  return isFunction(host.addEventListener) && isFunction(host.removeEventListener)
+    ? (host as unknown as NetworkSource)
+    : undefined;
+}
+
+/** Validate `options` and fill in every default. Throws {@link InvalidOptionError}. */
+export function resolveOptions(options: ClientOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) invalid('', 'an object', options);
+  const { url, token, device, network } = options;
+  if (typeof url !== 'string' || !WS_URL.test(url)) invalid('url', 'a ws:// or wss:// URL', url);
+  if (token !== undefined && !isFunction(token)) {
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH)
+      invalid('token', `a string of at most ${MAX_TOKEN_LENGTH} characters, or a function`, token);
+  }
+  if (
+    device !== undefined &&
+    (typeof device !== 'string' || device === '' || device.length > MAX_NAME_LENGTH)
+  )
+    invalid('device', `a string of 1 to ${MAX_NAME_LENGTH} characters`, device);
+  if (options.WebSocket !== undefined && !isFunction(options.WebSocket))
+    invalid('WebSocket', 'a WebSocket constructor', options.WebSocket);
+  if (options.random !== undefined && !isFunction(options.random))
+    invalid('random', 'a function', options.random);
+  if (
+    network !== undefined &&
+    (!isFunction(network.addEventListener) || !isFunction(network.removeEventListener))
+  )
+    invalid('network', 'an object with addEventListener and removeEventListener', network);
+
+  const minReconnectDelayMs = durationOption(
+    'minReconnectDelayMs',
+    options.minReconnectDelayMs,
+    DEFAULT_MIN_RECONNECT_DELAY_MS,
+  );
+  const maxReconnectDelayMs = durationOption(
+    'maxReconnectDelayMs',
+    options.maxReconnectDelayMs,
+    Math.max(DEFAULT_MAX_RECONNECT_DELAY_MS, minReconnectDelayMs),
+  );
+  if (maxReconnectDelayMs < minReconnectDelayMs)
+    invalid(
+      'maxReconnectDelayMs',
+      `at least minReconnectDelayMs (${minReconnectDelayMs})`,
+      maxReconnectDelayMs,
+    );
+
+  return {
+    url,
+    token,
+    device,
+    WebSocket: options.WebSocket ?? defaultWebSocket(),
+    clock: options.clock ?? systemClock,
+    random: options.random ?? Math.random,
+    network: network ?? defaultNetwork(),
+    pingIntervalMs: durationOption(
+      'pingIntervalMs',
+      options.pingIntervalMs,
+      DEFAULT_PING_INTERVAL_MS,
+      true,
+    ),
+    pongTimeoutMs: durationOption(
+      'pongTimeoutMs',
+      options.pongTimeoutMs,
+      DEFAULT_PONG_TIMEOUT_MS,
+      true,
+    ),
+    connectTimeoutMs: durationOption(
+      'connectTimeoutMs',
+      options.connectTimeoutMs,
+      DEFAULT_CONNECT_TIMEOUT_MS,
+      true,
+    ),
+    minReconnectDelayMs,
+    maxReconnectDelayMs,
+    maxReconnectAttempts: countOption(
+      'maxReconnectAttempts',
+      options.maxReconnectAttempts,
+      DEFAULT_MAX_RECONNECT_ATTEMPTS,
+      0,
+    ),
+    requestTimeoutMs: durationOption(
+      'requestTimeoutMs',
+      options.requestTimeoutMs,
+      DEFAULT_REQUEST_TIMEOUT_MS,
+      true,
+    ),
+    maxPendingRequests: countOption(
+      'maxPendingRequests',
+      options.maxPendingRequests,
+      DEFAULT_MAX_PENDING_REQUESTS,
+      1,
+    ),
+    ackDelayMs: durationOption('ackDelayMs', options.ackDelayMs, DEFAULT_ACK_DELAY_MS),
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The connection state: one discriminated union, and the cell that owns the current value
+ * together with the resources that live exactly as long as it does.
+ */
+import { ClientClosedError, type LifelineError } from '../protocol/index.js';
+import type { Scope } from '../env/index.js';
+import type { TransportKind } from './transports/transport.js';
+
+/** What the gateway said in `welcome`. */
+export interface SessionInfo {
+  /** Session id, unique per connection. */
+  readonly id: string;
+  /** The authenticated user id. */
+  readonly user: string;
+  /** Gateway clock when `welcome` was written, in ms since the Unix epoch. */
+  readonly serverTime: number;
+  /** The longest ping interval the gateway accepts, in ms. */
+  readonly pingIntervalMs: number;
+  /** The gateway closes a session it hears nothing from for this long, in ms. */
+  readonly idleTimeoutMs: number;
+  /** The largest frame the gateway accepts, in UTF-8 bytes. */
+  readonly maxFrameBytes: number;
+}
+
+/** Why a client is `closed`: its own `close()`, or a close the gateway made final. */
+export type CloseReason =
+  | { readonly initiator: 'client' }
+  | { readonly initiator: 'server'; readonly code: number; readonly error: LifelineError };
+
+export type ConnectionState =
+  /** Created, `connect()` not called yet. */
+  | { readonly kind: 'idle' }
+  /**
+   * A connection attempt is under way: token, socket, `hello`, waiting for `welcome`.
+   * `attempt` is 0 for the first attempt after `connect()` / `reconnect()` and n for the
+   * n-th reconnect attempt since the last open session.
+   */
+  | { readonly kind: 'connecting'; readonly attempt: number; readonly transport: TransportKind }
+  /** `welcome` arrived: the session is ready. A merely connected socket is not `open`. */
+  | { readonly kind: 'open'; readonly session: SessionInfo; readonly transport: TransportKind }
+  /** Waiting until `retryAt` (ms since the epoch) before reconnect attempt `attempt`. */
+  | {
+      readonly kind: 'reconnecting';
+      readonly attempt: number;
+      readonly retryAt: number;
+      readonly lastError: LifelineError;
+    }
+  /** Terminal until `connect()` or `reconnect()`. */
+  | { readonly kind: 'closed'; readonly reason: CloseReason }
+  /** Terminal: reconnect attempts ran out. `error` is a `ConnectFailedError`. */
+  | { readonly kind: 'failed'; readonly error: LifelineError };
+
+export type StateKind = ConnectionState['kind'];
+
+export interface StateChange {
+  readonly from: ConnectionState;
+  readonly to: ConnectionState;
+}
+
+export type TerminalState = Extract<ConnectionState, { kind: 'closed' | 'failed' }>;
+
+export function isTerminal(state: ConnectionState): state is TerminalState {
+  return state.kind === 'closed' || state.kind === 'failed';
+}
+
+/** The error a terminal state stands for: what `connect()` rejects with. */
+export function terminalError(state: TerminalState): LifelineError {
+  if (state.kind === 'failed') return state.error;
+  return state.reason.initiator === 'server'
+    ? state.reason.error
+    : new ClientClosedError('The client was closed.');
+}
+
+/**
+ * Holds the current state and a scope for the resources of that state (a reconnect
+ * timer, a heartbeat, a network listener). Leaving a state disposes its scope first.
+ */
+export class StateCell {
+  #state: ConnectionState = { kind: 'idle' };
+  #scope: Scope;
+  readonly #parent: Scope;
+  readonly #changed: (change: StateChange) => void;
+
+  constructor(parent: Scope, changed: (change: StateChange) => void) {
+    this.#parent = parent;
+    this.#scope = parent.child();
+    this.#changed = changed;
+  }
+
+  get current(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Resources owned by the current state. */
+  get scope(): Scope {
+    return this.#scope;
+  }
+
+  /**
+   * Dispose the current state's resources, enter `to`, announce it. Returns whether `to`
+   * is still the current state afterwards: a listener may already have moved on.
+   */
+  transition(to: ConnectionState): boolean {
+    const from = this.#state;
+    this.#scope.dispose();
+    this.#scope = this.#parent.child();
+    this.#state = to;
+    this.#changed({ from, to });
+    return this.#state === to;
+  }
+}

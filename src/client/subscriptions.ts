@@ -1,0 +1,174 @@
+/**
+ * Channel subscriptions. The set of wanted channels belongs to the application and
+ * outlives connections: every time a session opens, each channel is subscribed again,
+ * from the last position delivered on it when one is known.
+ */
+import {
+  CHANNEL_PATTERN,
+  InvalidOptionError,
+  RequestFailedError,
+  TimeoutError,
+  channelStream,
+  encodeClientFrame,
+  type LifelineError,
+  type ReplyFrame,
+  type StreamPosition,
+} from '../protocol/index.js';
+import type { Scope } from '../env/index.js';
+
+/** A handle on one channel subscription. */
+export interface Subscription extends AsyncDisposable {
+  readonly channel: string;
+  /**
+   * Stop receiving the channel. Resolves when the gateway confirmed, or at once when no
+   * session is open (the next one will not subscribe it). Idempotent per handle.
+   */
+  unsubscribe(): Promise<void>;
+}
+
+/** Where subscription frames go while a session is open. */
+export interface SubscriptionLink {
+  send(text: string): boolean;
+}
+
+interface Entry {
+  readonly channel: string;
+  handles: number;
+}
+
+type Awaiting =
+  | { readonly kind: 'subscribe'; readonly entry: Entry }
+  | {
+      readonly kind: 'unsubscribe';
+      readonly channel: string;
+      readonly done: (error?: LifelineError) => void;
+    };
+
+export interface SubscriptionOptions {
+  readonly nextId: () => string;
+  /** Last delivered position of a stream, for `subscribe.from`. */
+  readonly positionOf: (stream: string) => StreamPosition | undefined;
+  /** Errors nobody awaits (a refused subscribe) go here. */
+  readonly report: (error: LifelineError) => void;
+  /** How long `unsubscribe()` waits for the gateway's reply, in ms. */
+  readonly timeoutMs: number;
+}
+
+export class Subscriptions {
+  readonly #scope: Scope;
+  readonly #options: SubscriptionOptions;
+  #active = new Map<string, Entry>();
+  // Frame id → what its reply answers. Only for the current session.
+  #awaiting = new Map<string, Awaiting>();
+  #link: SubscriptionLink | null = null;
+
+  constructor(scope: Scope, options: SubscriptionOptions) {
+    this.#scope = scope;
+    this.#options = options;
+  }
+
+  /** Several handles may share a channel; it is unsubscribed when the last one lets go. */
+  add(channel: string): Subscription {
+    if (typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel)) {
+      throw new InvalidOptionError(`channel must match ${String(CHANNEL_PATTERN)}`);
+    }
+    let entry = this.#active.get(channel);
+    if (entry === undefined) {
+      entry = { channel, handles: 0 };
+      this.#active.set(channel, entry);
+      if (this.#link !== null) this.#subscribe(entry, this.#link);
+    }
+    entry.handles++;
+    const held = entry;
+    let released: Promise<void> | undefined;
+    const unsubscribe = (): Promise<void> => (released ??= this.#release(held));
+    return { channel, unsubscribe, [Symbol.asyncDispose]: unsubscribe };
+  }
+
+  /** Channels currently wanted. */
+  get channels(): string[] {
+    return [...this.#active.keys()];
+  }
+
+  attach(link: SubscriptionLink): void {
+    this.#link = link;
+    for (const entry of this.#active.values()) {
+      if (this.#link !== link) return; // a failed send ended the session
+      this.#subscribe(entry, link);
+    }
+  }
+
+  /** The session ended. Pending unsubscribes are done: a new session will not have them. */
+  detach(): void {
+    this.#link = null;
+    const awaiting = [...this.#awaiting.values()];
+    this.#awaiting.clear();
+    for (const a of awaiting) if (a.kind === 'unsubscribe') a.done();
+  }
+
+  /** Handle the reply to one of our frames. Returns false when the id is not ours. */
+  settle(reply: ReplyFrame): boolean {
+    const awaiting = this.#awaiting.get(reply.id);
+    if (awaiting === undefined) return false;
+    this.#awaiting.delete(reply.id);
+    if (awaiting.kind === 'unsubscribe') {
+      awaiting.done(
+        reply.ok
+          ? undefined
+          : new RequestFailedError(
+              reply.error.code,
+              `Unsubscribing from channel "${awaiting.channel}" was refused: ${reply.error.message}`,
+            ),
+      );
+      return true;
+    }
+    if (reply.ok) return true;
+    // Refused (forbidden, say): stop asking on every reconnect and tell the application.
+    const { entry } = awaiting;
+    if (this.#active.get(entry.channel) === entry) this.#active.delete(entry.channel);
+    this.#options.report(
+      new RequestFailedError(
+        reply.error.code,
+        `Subscribing to channel "${entry.channel}" was refused: ${reply.error.message}`,
+      ),
+    );
+    return true;
+  }
+
+  #subscribe(entry: Entry, link: SubscriptionLink): void {
+    const id = this.#options.nextId();
+    const at = this.#options.positionOf(channelStream(entry.channel));
+    const from = at === undefined ? undefined : { epoch: at.epoch, offset: at.offset };
+    this.#awaiting.set(id, { kind: 'subscribe', entry });
+    link.send(
+      encodeClientFrame({
+        type: 'subscribe',
+        id,
+        channel: entry.channel,
+        ...(from === undefined ? {} : { from }),
+      }),
+    );
+  }
+
+  #release(entry: Entry): Promise<void> {
+    entry.handles--;
+    if (entry.handles > 0 || this.#active.get(entry.channel) !== entry) return Promise.resolve();
+    this.#active.delete(entry.channel);
+    const link = this.#link;
+    if (link === null) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const id = this.#options.nextId();
+      const cancel = this.#scope.setTimeout(() => {
+        this.#awaiting.delete(id);
+        reject(new TimeoutError(`The gateway did not confirm unsubscribing "${entry.channel}".`));
+      }, this.#options.timeoutMs);
+      const done = (error?: LifelineError): void => {
+        cancel();
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      this.#awaiting.set(id, { kind: 'unsubscribe', channel: entry.channel, done });
+      link.send(encodeClientFrame({ type: 'unsubscribe', id, channel: entry.channel }));
+    });
+  }
+}
