@@ -1,0 +1,193 @@
+/**
+ * `createGateway()`: the gateway core behind a `ws` WebSocketServer in `noServer` mode.
+ * This file is the only place the gateway touches `ws` and `node:http`; it translates
+ * upgrades, subprotocols and messages into the core's {@link Connection} seam.
+ */
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type PerMessageDeflateOptions, type RawData } from 'ws';
+import { CloseCode, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '../protocol/index.js';
+import { createGatewayCore, type GatewayCore } from '../server/gateway.js';
+import type { GatewayCoreOptions } from '../server/options.js';
+import type { Connection, GatewayEvents } from '../server/types.js';
+
+/** Default of {@link GatewayOptions.path}. */
+export const DEFAULT_PATH = '/ws';
+
+export interface GatewayOptions extends GatewayCoreOptions {
+  /**
+   * An HTTP(S) server whose `upgrade` requests for `path` the gateway takes. Without it,
+   * route upgrades yourself with {@link Gateway.handleUpgrade}.
+   * @default none
+   */
+  readonly server?: HttpServer | HttpsServer;
+  /**
+   * URL path served on `server` (the query string is ignored). Upgrades for other paths
+   * are left to the server's other `upgrade` listeners, or answered 404 when there are none.
+   * @default '/ws'
+   */
+  readonly path?: string;
+  /**
+   * Browser origins allowed to connect: exact `Origin` values (`https://app.example.com`),
+   * or a function deciding per request. Refused upgrades get HTTP 403. With a list,
+   * requests without an `Origin` header (non-browser clients) are allowed.
+   * @default every origin is allowed
+   */
+  readonly allowedOrigins?: readonly string[] | ((origin: string | undefined) => boolean);
+  /**
+   * WebSocket compression (RFC 7692). Off by default: it costs memory per connection and
+   * CPU per frame, and small JSON frames barely shrink.
+   * @default false
+   */
+  readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
+}
+
+/** A running gateway. */
+export interface Gateway extends AsyncDisposable {
+  publish: GatewayCore['publish'];
+  sessions: GatewayCore['sessions'];
+  disconnect: GatewayCore['disconnect'];
+  stats: GatewayCore['stats'];
+  on<K extends keyof GatewayEvents>(event: K, listener: GatewayEvents[K]): () => void;
+  /** Take one HTTP upgrade (for custom routing instead of `server` + `path`). */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Stop accepting, close every session with 4007 and wait until all are closed
+   * (dropping stragglers after `shutdownTimeoutMs`). Idempotent. Does not close `server`.
+   */
+  close(): Promise<void>;
+}
+
+/** Answer an upgrade request with a plain HTTP error and drop the socket. */
+function rejectUpgrade(socket: Duplex, status: number): void {
+  const text = STATUS_CODES[status] ?? 'Error';
+  socket.on('error', () => {}); // the peer may already be gone; nothing to report
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+}
+
+function originCheck(
+  allowed: GatewayOptions['allowedOrigins'],
+): (origin: string | undefined) => boolean {
+  if (allowed === undefined) return () => true;
+  if (typeof allowed === 'function') return allowed;
+  const set = new Set(allowed.map((o) => o.toLowerCase()));
+  return (origin) => origin === undefined || set.has(origin.toLowerCase());
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+/**
+ * PROTOCOL.md §2: select `lifeline.v1`; when only other `lifeline.v<N>` are offered, echo
+ * the first so browsers complete the handshake and can read the 4001 close; with no
+ * Lifeline subprotocol at all, accept without one (and close with 4001 as well).
+ */
+function selectProtocol(offered: Set<string>): string | false {
+  if (offered.has(SUBPROTOCOL)) return SUBPROTOCOL;
+  for (const p of offered) if (p.startsWith(SUBPROTOCOL_PREFIX)) return p;
+  return false;
+}
+
+function pathOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  return q === -1 ? raw : raw.slice(0, q);
+}
+
+/** Create a WebSocket gateway. Throws `InvalidOptionError` for bad options. */
+export function createGateway(options: GatewayOptions): Gateway {
+  const core = createGatewayCore(options);
+  const { logger, maxFrameBytes } = core.options;
+  const allowOrigin = originCheck(options.allowedOrigins);
+  const path = options.path ?? DEFAULT_PATH;
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false, // the core tracks sessions
+    // ws refuses frames over twice the limit with 1009 before buffering them; between
+    // the limit and twice it, the core answers 4002 (PROTOCOL.md §2).
+    maxPayload: 2 * maxFrameBytes,
+    perMessageDeflate: options.perMessageDeflate ?? false,
+    handleProtocols: selectProtocol,
+  });
+
+  function connected(ws: WebSocket, request: IncomingMessage): void {
+    ws.on('error', (error) => logger.debug({ err: error }, 'websocket error'));
+    const connection: Connection = {
+      info: {
+        remoteAddress: request.socket.remoteAddress,
+        headers: request.headers,
+        transport: 'websocket',
+      },
+      send(text) {
+        if (ws.readyState === WebSocket.OPEN) ws.send(text);
+      },
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+      close: (code, reason) => ws.close(code, reason),
+      terminate: () => ws.terminate(),
+    };
+    if (ws.protocol !== SUBPROTOCOL) {
+      core.refuse(connection, CloseCode.UNSUPPORTED_VERSION);
+      return;
+    }
+    const handler = core.accept(connection);
+    ws.on('message', (data, isBinary) => {
+      const bytes = toBuffer(data);
+      if (isBinary) handler.binary(bytes.length);
+      else handler.message(bytes.toString('utf8'), bytes.length);
+    });
+    ws.on('close', (code, reason) => handler.closed(code, reason.toString('utf8')));
+  }
+
+  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (core.closing) return rejectUpgrade(socket, 503);
+    const origin = request.headers.origin;
+    let allowed: boolean;
+    try {
+      allowed = allowOrigin(origin);
+    } catch (error) {
+      logger.error({ err: error }, 'allowedOrigins threw');
+      allowed = false;
+    }
+    if (!allowed) {
+      logger.info({ origin }, 'upgrade refused: origin not allowed');
+      return rejectUpgrade(socket, 403);
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => connected(ws, request));
+  }
+
+  const server = options.server;
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (pathOf(request.url) === path) return handleUpgrade(request, socket, head);
+    // Another listener may serve this path; only a lone gateway answers 404.
+    if (server?.listenerCount('upgrade') === 1) rejectUpgrade(socket, 404);
+  };
+  server?.on('upgrade', onUpgrade);
+
+  let closing: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    server?.off('upgrade', onUpgrade);
+    await core.close();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
+  const close = (): Promise<void> => (closing ??= shutdown());
+
+  return {
+    publish: core.publish,
+    sessions: core.sessions,
+    disconnect: core.disconnect,
+    stats: core.stats,
+    on: core.on,
+    handleUpgrade,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
