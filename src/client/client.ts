@@ -1,0 +1,389 @@
+/**
+ * `createClient()`: the connection engine. This file only orchestrates; each concern lives
+ * in its own module (state, heartbeat, reconnect policy, requests, subscriptions,
+ * positions and acks, transports).
+ *
+ * Two rules hold the design together:
+ * - Every state change goes through `#transition()`, which releases what the old state
+ *   owned (timers, listeners, the socket unless the next state is `open`).
+ * - Every way a connection can end reports to `#lost()`, the only place that decides
+ *   between reconnecting, closing for good and giving up.
+ */
+import {
+  CLOSE_REASON,
+  CloseCode,
+  MAX_TOKEN_LENGTH,
+  PROTOCOL_VERSION,
+  decodeServerFrame,
+  encodeClientFrame,
+  errorFromClose,
+  type LifelineError,
+  type PushFrame,
+  type ServerFrame,
+  type StreamPosition,
+  type WelcomeFrame,
+} from '../protocol/index.js';
+import { Scope } from '../env/index.js';
+import { AckBatcher } from './acks.js';
+import { Emitter } from './emitter.js';
+import * as failure from './failures.js';
+import { Heartbeat } from './heartbeat.js';
+import { createLink, type Link } from './link.js';
+import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
+import { DEFAULT_MAX_FRAME_BYTES, ackTexts, helloText } from './outbound.js';
+import { Positions } from './positions.js';
+import { decide, type ReconnectPolicy } from './reconnect.js';
+import { RequestTable, idSource } from './requests.js';
+import {
+  StateCell,
+  isTerminal,
+  terminalError,
+  type ConnectionState,
+  type SessionInfo,
+} from './state.js';
+import { Subscriptions, type Subscription } from './subscriptions.js';
+import type { Transport, TransportFactory } from './transports/transport.js';
+import { webSocketTransport } from './transports/websocket.js';
+import type { ClientEvents, LifelineClient, RequestOptions } from './types.js';
+
+/** Create a client. Validates `options` (throws `InvalidOptionError`, `UnsupportedError`). */
+export function createClient(options: ClientOptions): LifelineClient {
+  return new Client(resolveOptions(options));
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: LifelineError): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: LifelineError) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+class Client implements LifelineClient {
+  readonly #options: ResolvedOptions;
+  readonly #policy: ReconnectPolicy;
+  readonly #openTransport: TransportFactory;
+  readonly #scope: Scope;
+  readonly #events = new Emitter<ClientEvents>();
+  readonly #cell: StateCell;
+  readonly #positions = new Positions();
+  readonly #requests: RequestTable;
+  readonly #subscriptions: Subscriptions;
+  #link: Link | null = null;
+  // Bumped whenever a link is created or dropped; a callback whose link carries an older
+  // number belongs to a connection that is gone.
+  #generation = 0;
+  #ready: Deferred | null = null;
+  #maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    this.#policy = {
+      minDelayMs: options.minReconnectDelayMs,
+      maxDelayMs: options.maxReconnectDelayMs,
+      maxAttempts: options.maxReconnectAttempts,
+      random: options.random,
+      refreshableToken: typeof options.token === 'function',
+    };
+    this.#openTransport = webSocketTransport(options.WebSocket);
+    this.#scope = new Scope(options.clock);
+    this.#cell = new StateCell(this.#scope, (change) => this.#events.emit('state', change));
+    const nextId = idSource(options.random);
+    this.#requests = new RequestTable(this.#scope, {
+      maxPending: options.maxPendingRequests,
+      timeoutMs: options.requestTimeoutMs,
+      nextId,
+    });
+    this.#subscriptions = new Subscriptions(this.#scope, {
+      nextId,
+      positionOf: (stream) => this.#positions.of(stream),
+      report: (error) => this.#events.emit('error', error),
+      timeoutMs: options.requestTimeoutMs,
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.#cell.current;
+  }
+
+  connect(): Promise<void> {
+    const state = this.#cell.current;
+    if (state.kind === 'open') return Promise.resolve();
+    const ready = (this.#ready ??= deferred());
+    if (state.kind === 'idle' || isTerminal(state)) this.#attempt(0);
+    return ready.promise;
+  }
+
+  async close(): Promise<void> {
+    if (isTerminal(this.#cell.current)) return;
+    // Tell the gateway what was delivered before going; resume would cover it otherwise.
+    this.#link?.acks?.flush();
+    this.#transition({ kind: 'closed', reason: { initiator: 'client' } });
+  }
+
+  reconnect(): void {
+    this.#attempt(0);
+  }
+
+  checkLiveness(): void {
+    this.#link?.heartbeat?.check();
+  }
+
+  on<K extends keyof ClientEvents>(
+    event: K,
+    listener: (payload: ClientEvents[K]) => void,
+  ): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  request(data: unknown, options: RequestOptions = {}): Promise<unknown> {
+    const state = this.#cell.current;
+    if (isTerminal(state)) return Promise.reject(terminalError(state));
+    return this.#requests.request(data, options.timeoutMs);
+  }
+
+  subscribe(channel: string): Subscription {
+    return this.#subscriptions.add(channel);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ------------------------------------------------------------------ state
+
+  /** The only place the state changes. Returns false when a listener already moved on. */
+  #transition(to: ConnectionState): boolean {
+    if (to.kind !== 'open') this.#dropLink();
+    const ready = to.kind === 'open' || isTerminal(to) ? this.#ready : null;
+    if (ready !== null) this.#ready = null;
+    if (isTerminal(to)) this.#requests.rejectAll(terminalError(to));
+    const current = this.#cell.transition(to);
+    if (ready !== null) {
+      if (isTerminal(to)) ready.reject(terminalError(to));
+      else ready.resolve();
+    }
+    return current;
+  }
+
+  #dropLink(): void {
+    const link = this.#link;
+    if (link === null) return;
+    this.#link = null;
+    this.#generation++;
+    this.#requests.detach();
+    this.#subscriptions.detach();
+    // Closes the socket and detaches its listeners before any new one can exist.
+    link.scope.dispose();
+  }
+
+  #isCurrent(link: Link): boolean {
+    return link.generation === this.#generation && this.#link === link;
+  }
+
+  // ------------------------------------------------------------------ connecting
+
+  #attempt(attempt: number): void {
+    if (!this.#transition({ kind: 'connecting', attempt, transport: 'websocket' })) return;
+    const link = createLink(++this.#generation, attempt, this.#scope.child());
+    this.#link = link;
+    // The token counts against the timeout too: a hung token provider must not stall us.
+    const { connectTimeoutMs, network } = this.#options;
+    this.#cell.scope.setTimeout(
+      () => this.#abort(link, failure.connectTimedOut(connectTimeoutMs)),
+      connectTimeoutMs,
+    );
+    if (network !== undefined) {
+      link.scope.listen(network, 'offline', () => this.#abort(link, failure.wentOffline()));
+    }
+    const token = this.#options.token;
+    if (typeof token === 'function') void this.#fetchToken(link, token);
+    else this.#openLink(link, token);
+  }
+
+  async #fetchToken(link: Link, provide: () => string | Promise<string>): Promise<void> {
+    let token: unknown;
+    try {
+      token = await provide();
+    } catch (cause) {
+      this.#lost(link, failure.tokenFailed(cause));
+      return;
+    }
+    if (!this.#isCurrent(link)) return;
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
+      this.#lost(link, failure.tokenFailed());
+      return;
+    }
+    this.#openLink(link, token);
+  }
+
+  #openLink(link: Link, token: string | undefined): void {
+    let transport: Transport;
+    try {
+      transport = this.#openTransport(this.#options.url, {
+        opened: () => this.#hello(link, token),
+        received: (text) => this.#received(link, text),
+        malformed: (detail) => this.#abort(link, failure.protocolViolation(detail)),
+        closed: (code, reason) => this.#lost(link, errorFromClose(code, reason)),
+      });
+    } catch (cause) {
+      this.#lost(link, failure.socketNotCreated(cause));
+      return;
+    }
+    link.transport = transport;
+    link.scope.add(() => transport.close(CloseCode.NORMAL, CLOSE_REASON[CloseCode.NORMAL]));
+  }
+
+  #hello(link: Link, token: string | undefined): void {
+    if (!this.#isCurrent(link)) return;
+    const text = helloText({
+      token,
+      device: this.#options.device,
+      resume: this.#positions.latest(),
+      maxFrameBytes: this.#maxFrameBytes,
+    });
+    if (text === undefined) this.#abort(link, failure.helloTooLarge(this.#maxFrameBytes));
+    else this.#send(link, text);
+  }
+
+  // ------------------------------------------------------------------ open session
+
+  #received(link: Link, text: string): void {
+    if (!this.#isCurrent(link)) return;
+    let frame: ServerFrame;
+    try {
+      frame = decodeServerFrame(text);
+    } catch (cause) {
+      this.#abort(link, failure.protocolViolation('the gateway sent a malformed frame', cause));
+      return;
+    }
+    link.heartbeat?.activity();
+    if (frame.type === 'close') {
+      this.#lost(link, errorFromClose(frame.code, frame.reason), frame.retryAfterMs);
+    } else if (frame.type === 'welcome') {
+      if (link.session !== null) this.#abort(link, failure.protocolViolation('a second welcome'));
+      else if (frame.protocol !== PROTOCOL_VERSION)
+        this.#abort(link, failure.protocolViolation(`welcome for protocol ${frame.protocol}`));
+      else this.#welcomed(link, frame);
+    } else if (link.session === null) {
+      this.#abort(link, failure.protocolViolation(`a ${frame.type} frame before welcome`));
+    } else if (frame.type === 'push') {
+      this.#pushed(link, frame);
+    } else if (frame.type === 'reply') {
+      // A reply nobody waits for (its request timed out) is dropped.
+      if (!this.#requests.settle(frame)) this.#subscriptions.settle(frame);
+    }
+  }
+
+  #welcomed(link: Link, frame: WelcomeFrame): void {
+    const session: SessionInfo = {
+      id: frame.session,
+      user: frame.user,
+      serverTime: frame.serverTime,
+      pingIntervalMs: frame.pingIntervalMs,
+      idleTimeoutMs: frame.idleTimeoutMs,
+      maxFrameBytes: frame.maxFrameBytes,
+    };
+    link.session = session;
+    this.#maxFrameBytes = frame.maxFrameBytes;
+    if (
+      !this.#transition({ kind: 'open', session, transport: link.transport?.kind ?? 'websocket' })
+    )
+      return;
+    const scope = this.#cell.scope;
+    const { pingIntervalMs, pongTimeoutMs, ackDelayMs } = this.#options;
+    const intervalMs =
+      frame.pingIntervalMs > 0 ? Math.min(pingIntervalMs, frame.pingIntervalMs) : pingIntervalMs;
+    link.heartbeat = new Heartbeat(
+      scope,
+      { intervalMs, pongTimeoutMs },
+      {
+        ping: (t) => this.#send(link, encodeClientFrame({ type: 'ping', t })),
+        dead: () => this.#abort(link, failure.heartbeatLost(pongTimeoutMs)),
+      },
+    );
+    link.acks = new AckBatcher(scope, ackDelayMs, (positions) => this.#ack(link, positions));
+    const send = (text: string): boolean => this.#send(link, text);
+    this.#subscriptions.attach({ send });
+    if (this.#isCurrent(link))
+      this.#requests.attach({ send, maxFrameBytes: session.maxFrameBytes });
+  }
+
+  #pushed(link: Link, frame: PushFrame): void {
+    const { id, stream, epoch, offset, data, publishedAt } = frame;
+    if (!this.#positions.advance({ stream, epoch, offset })) return;
+    this.#events.emit('message', { id, stream, epoch, offset, data, publishedAt });
+    if (this.#isCurrent(link)) link.acks?.add({ stream, epoch, offset });
+  }
+
+  #ack(link: Link, positions: readonly StreamPosition[]): void {
+    const max = link.session?.maxFrameBytes ?? this.#maxFrameBytes;
+    for (const text of ackTexts(positions, max)) {
+      if (!this.#send(link, text)) return;
+    }
+  }
+
+  #send(link: Link, text: string): boolean {
+    if (!this.#isCurrent(link) || link.transport === null) return false;
+    try {
+      link.transport.send(text);
+      return true;
+    } catch (cause) {
+      this.#abort(link, failure.sendFailed(cause));
+      return false;
+    }
+  }
+
+  /**
+   * A failure detected here: close the socket at once with the error's code (4000, 4003,
+   * 4004, …) without waiting for the closing handshake, then report it.
+   */
+  #abort(link: Link, error: LifelineError): void {
+    if (!this.#isCurrent(link)) return;
+    const code = error.closeCode ?? CloseCode.NORMAL;
+    const reason = (CLOSE_REASON as Readonly<Record<number, string | undefined>>)[code] ?? '';
+    link.transport?.close(code, reason);
+    this.#lost(link, error);
+  }
+
+  // ------------------------------------------------------------------ losing it
+
+  /**
+   * THE reconnect decision. Socket close and error, heartbeat and connect timeouts, the
+   * gateway's `close` frame, `offline`, a failed token function: all end up here.
+   */
+  #lost(link: Link, error: LifelineError, retryAfterMs?: number): void {
+    if (!this.#isCurrent(link)) return;
+    const verdict = decide(
+      { error, retryAfterMs, wasOpen: link.session !== null, attempt: link.attempt },
+      this.#policy,
+    );
+    if (verdict.kind === 'fatal') {
+      const code = error.closeCode ?? CloseCode.ABNORMAL;
+      this.#transition({ kind: 'closed', reason: { initiator: 'server', code, error } });
+      return;
+    }
+    if (verdict.kind === 'exhausted') {
+      const failed = failure.gaveUp(this.#options.maxReconnectAttempts, error);
+      this.#transition({ kind: 'failed', error: failed });
+      return;
+    }
+    if (verdict.resync) this.#positions.clear();
+    const retryAt = this.#options.clock.now() + verdict.delayMs;
+    const { attempt } = verdict;
+    if (!this.#transition({ kind: 'reconnecting', attempt, retryAt, lastError: error })) return;
+    const scope = this.#cell.scope;
+    scope.setDeadline(() => this.#attempt(attempt), retryAt);
+    // Coming back online ends the wait at once; nothing else is reset.
+    const network = this.#options.network;
+    if (network !== undefined) scope.listen(network, 'online', () => this.#attempt(attempt));
+  }
+}

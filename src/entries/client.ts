@@ -1,0 +1,70 @@
+/**
+ * `lifeline/client`: the browser-safe client. No Node built-ins and no `ws` in here; Node
+ * users pass `WebSocket` from `ws` or import `lifeline/node`.
+ */
+export { createClient } from '../client/client.js';
+export { CLIENT_NAME, DEFAULT_MAX_FRAME_BYTES } from '../client/outbound.js';
+export {
+  DEFAULT_ACK_DELAY_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_PENDING_REQUESTS,
+  DEFAULT_MAX_RECONNECT_ATTEMPTS,
+  DEFAULT_MAX_RECONNECT_DELAY_MS,
+  DEFAULT_MIN_RECONNECT_DELAY_MS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PONG_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from '../client/options.js';
+export type { ClientOptions, NetworkSource, TokenSource } from '../client/options.js';
+export { QUEUE_FULL_REPLY_CODE } from '../client/requests.js';
+export type {
+  CloseReason,
+  ConnectionState,
+  SessionInfo,
+  StateChange,
+  StateKind,
+} from '../client/state.js';
+export type { Subscription } from '../client/subscriptions.js';
+export type {
+  ClientEventName,
+  ClientEvents,
+  LifelineClient,
+  PushMessage,
+  RequestOptions,
+} from '../client/types.js';
+export type {
+  CloseEventLike,
+  EventHandlerLike,
+  MessageEventLike,
+  WebSocketConstructorLike,
+  WebSocketLike,
+} from '../client/transports/websocket.js';
+export type { TransportKind } from '../client/transports/transport.js';
+export type { Clock } from '../env/index.js';
+
+export {
+  AuthExpiredError,
+  AuthFailedError,
+  CallbackError,
+  ClientClosedError,
+  ClosedByServerError,
+  CloseCode,
+  ConnectFailedError,
+  ErrorCode,
+  FrameTooLargeError,
+  HeartbeatTimeoutError,
+  InvalidOptionError,
+  LifelineError,
+  ProtocolError,
+  ReplacedError,
+  RequestFailedError,
+  TimeoutError,
+  UnsupportedError,
+  closeClassOf,
+} from '../protocol/index.js';
+export type {
+  CloseClass,
+  LifelineErrorOptions,
+  ReplyErrorCode,
+  StreamPosition,
+} from '../protocol/index.js';
