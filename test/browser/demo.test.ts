@@ -55,6 +55,7 @@ describe('demo page', () => {
 
         await publish(cli.url, { user: 'alice' }, 'after the restart');
         await messages.filter({ hasText: 'after the restart' }).waitFor();
+        // Failed requests while the server was down are logged; exceptions must not be.
         assert.deepEqual(browser.pageErrors, []);
       });
     } finally {
@@ -94,6 +95,7 @@ describe('demo page', () => {
       await page.click('#reconnect');
       await page.locator('#state[data-kind="open"]').waitFor();
       assert.deepEqual(browser.pageErrors, []);
+      assert.deepEqual(browser.consoleErrors, []);
     });
   });
 });

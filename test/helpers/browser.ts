@@ -31,8 +31,13 @@ const CHROMIUM_ARGS = [
 export interface BrowserFixture extends AsyncDisposable {
   readonly context: BrowserContext;
   readonly page: Page;
-  /** Uncaught exceptions and console errors of the page, in order. */
+  /** Uncaught exceptions of the page, in order. */
   readonly pageErrors: readonly string[];
+  /**
+   * Console errors, in order. Kept apart from `pageErrors`: the browser logs every failed
+   * request here, which is expected while a test has the server down.
+   */
+  readonly consoleErrors: readonly string[];
   /** Run `fn`; when it throws, save a screenshot as `test-results/<name>.png` first. */
   screenshotOnFailure<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
@@ -61,15 +66,17 @@ export async function launchBrowser(): Promise<BrowserFixture> {
   context.setDefaultTimeout(15_000);
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
-    if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
+    if (message.type() === 'error') consoleErrors.push(message.text());
   });
 
   return {
     context,
     page,
     pageErrors,
+    consoleErrors,
     async screenshotOnFailure(name, fn) {
       try {
         return await fn();
