@@ -5,13 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
-import { startCli } from '../helpers/cli.js';
+import { assertBuilt, startCli } from '../helpers/cli.js';
 
 // Fixed across the restart, so the test can keep publishing; the JWT secret is not:
 // the page must fetch a fresh token from the new process by itself.
 const API_KEY = 'browser-test-api-key';
+
+// The page loads the browser bundle; without it the test would only time out.
+const BUNDLE = fileURLToPath(new URL('../../dist/browser/lifeline.js', import.meta.url));
 
 async function publish(url: string, to: object, data: unknown): Promise<void> {
   const res = await fetch(`${url}/api/publish`, {
@@ -23,6 +27,8 @@ async function publish(url: string, to: object, data: unknown): Promise<void> {
 }
 
 describe('demo page', () => {
+  it('has the browser bundle built', () => assertBuilt(BUNDLE));
+
   it('connects, shows pushed messages, and reconnects by itself after a gateway restart', async () => {
     await using browser = await launchBrowser();
     const { page } = browser;
