@@ -2,8 +2,9 @@
  * A loopback TCP proxy for fault tests: it forwards bytes between clients and a target
  * port and can be told to misbehave the way real networks do.
  *
- * - `freeze()`: keep every TCP connection open but stop forwarding in both directions —
- *   a half-open connection: no FIN, no RST, no close event on either side.
+ * - `freeze()`: keep every current TCP connection open but stop forwarding on it in both
+ *   directions — a half-open connection: no FIN, no RST, no close event on either side.
+ *   Connections accepted afterwards forward normally, so a client can reconnect.
  * - `cut()`: destroy every proxied connection at once (a dropped network).
  * - `refuse(true)`: reset new connections as they arrive (gateway unreachable).
  */
@@ -16,7 +17,6 @@ export interface TcpProxy extends AsyncDisposable {
   /** Connections currently open. */
   readonly open: number;
   freeze(): void;
-  thaw(): void;
   cut(): void;
   refuse(on: boolean): void;
   /** Point new connections at another target port. */
@@ -26,10 +26,9 @@ export interface TcpProxy extends AsyncDisposable {
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let target = targetPort;
-  let frozen = false;
   let refusing = false;
   let accepted = 0;
-  const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  const pairs = new Set<{ client: net.Socket; upstream: net.Socket; frozen: boolean }>();
 
   const server = net.createServer((client) => {
     accepted++;
@@ -38,11 +37,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       return;
     }
     const upstream = net.connect(target, '127.0.0.1');
-    const pair = { client, upstream };
+    const pair = { client, upstream, frozen: false };
     pairs.add(pair);
     const forward = (from: net.Socket, to: net.Socket) => {
       from.on('data', (chunk) => {
-        if (!frozen) to.write(chunk);
+        if (!pair.frozen) to.write(chunk);
       });
     };
     forward(client, upstream);
@@ -67,10 +66,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       return pairs.size;
     },
     freeze() {
-      frozen = true;
-    },
-    thaw() {
-      frozen = false;
+      for (const pair of pairs) pair.frozen = true;
     },
     cut() {
       for (const { client, upstream } of pairs) {
