@@ -12,6 +12,12 @@ export {
   type Gateway,
   type GatewayOptions,
 } from '../adapters/ws-gateway.js';
+export {
+  createHttpApi,
+  type HttpApiGateway,
+  type HttpApiOptions,
+  type HttpHandler,
+} from '../adapters/http-api.js';
 export { createGatewayCore, type GatewayCore } from '../server/gateway.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
