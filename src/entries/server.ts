@@ -28,9 +28,18 @@ export {
   DEFAULT_RATE_LIMIT_BURST,
   DEFAULT_RATE_LIMIT_FRAMES_PER_SECOND,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_MAX_SESSIONS_PER_USER,
+  DEFAULT_PER_DEVICE_POLICY,
+  DEFAULT_REQUEST_DEDUPE_MAX_ENTRIES_PER_USER,
+  DEFAULT_REQUEST_DEDUPE_WINDOW_MS,
+  DEFAULT_SESSION_OVERFLOW,
   MAX_PUBLISH_USERS,
   type GatewayCoreOptions,
+  type PerDevicePolicy,
   type RateLimitOptions,
+  type RequestDedupeOptions,
+  type SessionOverflowPolicy,
+  type SessionPolicyOptions,
 } from '../server/options.js';
 export {
   createJwtAuthenticate,

@@ -30,6 +30,55 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 /** Most users one `publish({ to: { users } })` may name. */
 export const MAX_PUBLISH_USERS = 1000;
+/** Default of {@link SessionPolicyOptions.maxSessionsPerUser}: no limit. */
+export const DEFAULT_MAX_SESSIONS_PER_USER = Number.POSITIVE_INFINITY;
+/** Default of {@link SessionPolicyOptions.perDevice}. */
+export const DEFAULT_PER_DEVICE_POLICY: PerDevicePolicy = 'newest-wins';
+/** Default of {@link SessionPolicyOptions.overflow}. */
+export const DEFAULT_SESSION_OVERFLOW: SessionOverflowPolicy = 'close-oldest';
+/** Default of {@link RequestDedupeOptions.windowMs}: two minutes. */
+export const DEFAULT_REQUEST_DEDUPE_WINDOW_MS = 120_000;
+/** Default of {@link RequestDedupeOptions.maxEntriesPerUser}. */
+export const DEFAULT_REQUEST_DEDUPE_MAX_ENTRIES_PER_USER = 1_000;
+
+/**
+ * What happens when a session opens for a user and device (`hello.device`) that already
+ * has an open session: `newest-wins` closes the older one with 4102 (replaced),
+ * `reject-new` closes the new one with 4103 (session limit), `allow` keeps both.
+ */
+export type PerDevicePolicy = 'newest-wins' | 'reject-new' | 'allow';
+
+/**
+ * What happens when a new session would exceed `maxSessionsPerUser`: `close-oldest`
+ * closes the user's oldest sessions with 4102 (replaced), `reject-new` closes the new one
+ * with 4103 (session limit).
+ */
+export type SessionOverflowPolicy = 'close-oldest' | 'reject-new';
+
+/**
+ * How many sessions one user (of one tenant) may hold. Applied after authentication and
+ * before `welcome`, so an unauthenticated connection never displaces a session.
+ */
+export interface SessionPolicyOptions {
+  /** Most open sessions per user and tenant; a positive integer or `Infinity`. @default Infinity */
+  readonly maxSessionsPerUser?: number;
+  /** Sessions of one user with the same `hello.device`; sessions without a device are exempt. @default 'newest-wins' */
+  readonly perDevice?: PerDevicePolicy;
+  /** What exceeding `maxSessionsPerUser` does. @default 'close-oldest' */
+  readonly overflow?: SessionOverflowPolicy;
+}
+
+/**
+ * De-duplication of `request` frames a client re-sends after reconnecting: within the
+ * window, a request id already seen for the same user (and device) is answered with the
+ * original reply instead of running `onMessage` again.
+ */
+export interface RequestDedupeOptions {
+  /** How long a request id is remembered after its reply, in ms. @default 120_000 */
+  readonly windowMs?: number;
+  /** Most request ids remembered per user; the least recently used are forgotten first. @default 1_000 */
+  readonly maxEntriesPerUser?: number;
+}
 
 /** Token bucket applied to the frames each session sends. */
 export interface RateLimitOptions {
@@ -74,6 +123,10 @@ export interface GatewayCoreOptions {
   readonly maxBufferedBytes?: number;
   /** How long `close()` waits for sessions to finish their closing handshake, in ms, before dropping them. @default 5_000 */
   readonly shutdownTimeoutMs?: number;
+  /** Duplicate-session policy per user and device. @default { maxSessionsPerUser: Infinity, perDevice: 'newest-wins', overflow: 'close-oldest' } */
+  readonly sessionPolicy?: SessionPolicyOptions;
+  /** De-duplication of re-sent `request` ids. @default { windowMs: 120_000, maxEntriesPerUser: 1_000 } */
+  readonly requestDedupe?: RequestDedupeOptions;
   /** A pino-compatible logger. @default a silent logger */
   readonly logger?: Logger;
   /** Time source and timers; inject a fake one in tests. @default the system clock */
@@ -94,6 +147,8 @@ export interface ResolvedOptions {
   readonly rateLimit: { readonly framesPerSecond: number; readonly burst: number } | undefined;
   readonly maxBufferedBytes: number;
   readonly shutdownTimeoutMs: number;
+  readonly sessionPolicy: Required<SessionPolicyOptions>;
+  readonly requestDedupe: Required<RequestDedupeOptions>;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Stores the gateway created itself, and therefore closes when it closes. */
@@ -114,6 +169,44 @@ function positiveRate(value: number | undefined, fallback: number, name: string)
     throw new InvalidOptionError(`${name} must be a positive number, got ${String(value)}.`);
   }
   return value;
+}
+
+function oneOf<T extends string>(
+  value: T | undefined,
+  fallback: T,
+  allowed: readonly T[],
+  name: string,
+): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) {
+    const list = allowed.map((a) => `'${a}'`).join(', ');
+    throw new InvalidOptionError(`${name} must be one of ${list}, got ${String(value)}.`);
+  }
+  return value;
+}
+
+function resolveSessionPolicy(
+  policy: SessionPolicyOptions | undefined,
+): Required<SessionPolicyOptions> {
+  const max = policy?.maxSessionsPerUser;
+  return {
+    maxSessionsPerUser:
+      max === Number.POSITIVE_INFINITY
+        ? max
+        : positive(max, DEFAULT_MAX_SESSIONS_PER_USER, 'sessionPolicy.maxSessionsPerUser'),
+    perDevice: oneOf(
+      policy?.perDevice,
+      DEFAULT_PER_DEVICE_POLICY,
+      ['newest-wins', 'reject-new', 'allow'],
+      'sessionPolicy.perDevice',
+    ),
+    overflow: oneOf(
+      policy?.overflow,
+      DEFAULT_SESSION_OVERFLOW,
+      ['close-oldest', 'reject-new'],
+      'sessionPolicy.overflow',
+    ),
+  };
 }
 
 function pickAuthenticate(options: GatewayCoreOptions, clock: Clock): Authenticate {
@@ -188,6 +281,19 @@ export function resolveOptions(options: GatewayCoreOptions): ResolvedOptions {
       DEFAULT_SHUTDOWN_TIMEOUT_MS,
       'shutdownTimeoutMs',
     ),
+    sessionPolicy: resolveSessionPolicy(options.sessionPolicy),
+    requestDedupe: {
+      windowMs: positive(
+        options.requestDedupe?.windowMs,
+        DEFAULT_REQUEST_DEDUPE_WINDOW_MS,
+        'requestDedupe.windowMs',
+      ),
+      maxEntriesPerUser: positive(
+        options.requestDedupe?.maxEntriesPerUser,
+        DEFAULT_REQUEST_DEDUPE_MAX_ENTRIES_PER_USER,
+        'requestDedupe.maxEntriesPerUser',
+      ),
+    },
     logger: options.logger ?? silentLogger,
     clock,
     ownedStores: [

@@ -30,6 +30,7 @@ import { identityProblem } from './identity.js';
 import { handleOpenFrame } from './open-frames.js';
 import { TokenBucket } from './rate-limit.js';
 import { CatchUp, replay } from './replay.js';
+import { admit } from './session-policy.js';
 import { closeWithFrame, type Profile, type SessionContext } from './session-context.js';
 import {
   AuthError,
@@ -89,6 +90,11 @@ export class Session implements ConnectionHandler, SweptSession {
   get profile(): Profile | undefined {
     const s = this.#state;
     return s.kind === 'open' || s.kind === 'closed' ? s.profile : undefined;
+  }
+
+  /** The device this session was opened for (`hello.device`), for the session policy. */
+  get device(): string | undefined {
+    return this.profile?.device;
   }
 
   /** A snapshot for hooks and the presence API. Only meaningful once open. */
@@ -319,6 +325,13 @@ export class Session implements ConnectionHandler, SweptSession {
       claims: identity.claims ?? {},
       userStream: userStream(identity.userId, identity.tenantId),
     };
+    const verdict = admit(options.sessionPolicy, profile.device, [
+      ...registry.receivers(profile.userStream),
+    ]);
+    if (!verdict.admit) return this.close(verdict.code);
+    // The older sessions leave the registry before the newcomer joins it, so no push is
+    // written to a session that is being replaced.
+    for (const older of verdict.replace) older.close(CloseCode.REPLACED);
     this.#state = { kind: 'open', profile };
     this.lastSeen = options.clock.now();
     registry.add(this, profile.userStream);
