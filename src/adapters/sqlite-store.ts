@@ -1,0 +1,63 @@
+/**
+ * The embedded durable store: the message log and the ack store in one SQLite file, on
+ * one connection, committing together. This is what `lifeline serve` runs on.
+ *
+ * ```ts
+ * const store = createSqliteStore({ path: 'lifeline-data/lifeline.db' });
+ * const gateway = createGateway({ server, jwt, messageLog: store.log, ackStore: store.acks });
+ * // on shutdown: the gateway first, then the store
+ * await gateway.close();
+ * await store.close();
+ * ```
+ */
+import type { AckStore, MessageLog } from '../storage/types.js';
+import { attachSqliteAckStore } from './sqlite-acks.js';
+import { createCommitter, type Committer } from './sqlite-commit.js';
+import { openDatabase, type SqliteOpenOptions } from './sqlite-driver.js';
+import { attachSqliteLog, type SqliteLogTuning } from './sqlite-log.js';
+
+export interface SqliteStoreOptions extends SqliteOpenOptions, SqliteLogTuning {}
+
+/** An open store. The gateway does not close stores it was given: call `close()`. */
+export interface SqliteStore extends AsyncDisposable {
+  /** Pass as `messageLog` to `createGateway`. */
+  readonly log: MessageLog;
+  /** Pass as `ackStore` to `createGateway`. */
+  readonly acks: AckStore;
+  /** The database file. */
+  readonly path: string;
+  /** Commit what is queued, then close the connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Open (creating when missing) a store file. Throws {@link StoreOpenError}. */
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const db = openDatabase(options);
+  let committer: Committer | undefined;
+  let log: MessageLog;
+  let acks: AckStore;
+  try {
+    committer = createCommitter(db, options);
+    // One committer: an append and an ack queued in the same tick share a transaction.
+    log = attachSqliteLog(db, committer, options, () => {});
+    acks = attachSqliteAckStore(db, committer, () => {});
+  } catch (error) {
+    committer?.dispose();
+    db.close();
+    throw error;
+  }
+  const scheduler = committer;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      try {
+        await Promise.all([log.close(), acks.close()]);
+      } finally {
+        scheduler.dispose();
+        db.close();
+      }
+    })();
+    return closing;
+  };
+  return { log, acks, path: options.path, close, [Symbol.asyncDispose]: close };
+}
