@@ -1,5 +1,6 @@
 /**
- * The HTTP API backends use to reach users: publish, presence and a health check.
+ * The HTTP API backends use to reach users: publish, presence, disconnect and a health
+ * check.
  *
  * `createHttpApi()` returns a plain Node request handler that answers its own routes and
  * returns `false` for every other path, so the `lifeline` CLI (or an application's own
@@ -11,14 +12,22 @@
  * | `GET /healthz`            | none   | `{ status: 'ok', sessions }`                  |
  * | `POST /api/publish`       | Bearer | `{ id, positions, delivered }`                |
  * | `GET /api/presence/:user` | Bearer | `{ user, tenant?, sessions: [...] }`          |
+ * | `POST /api/disconnect`    | Bearer | `{ disconnected }` (sessions closed with 4104) |
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { PublishInput, PublishResult, SessionInfo, UserFilter } from '../server/types.js';
-import { InvalidOptionError } from '../protocol/index.js';
+import type {
+  DisconnectTarget,
+  PublishInput,
+  PublishResult,
+  SessionInfo,
+  UserFilter,
+} from '../server/types.js';
+import { CloseCode, InvalidOptionError } from '../protocol/index.js';
 import { PublishError } from '../server/types.js';
 import { silentLogger, type Logger } from '../server/logger.js';
 import { createBearerCheck } from './http-auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http-body.js';
+import { parseDisconnectBody } from './http-disconnect.js';
 import {
   HttpError,
   HttpErrorCode,
@@ -34,6 +43,8 @@ export interface HttpApiGateway {
   publish(input: PublishInput): Promise<PublishResult>;
   /** Open sessions of one user (of one tenant). */
   sessions(filter: UserFilter): readonly SessionInfo[];
+  /** Close sessions with `code`; returns how many were closed. */
+  disconnect(target: DisconnectTarget, code: CloseCode): number;
   /** Only `sessions`, the number of open sessions, is read. */
   stats(): { readonly sessions: number };
 }
@@ -61,6 +72,7 @@ export interface HttpApiOptions {
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
 const PRESENCE_PREFIX = '/api/presence/';
+const DISCONNECT_PATH = '/api/disconnect';
 
 /** What the presence route tells about one live session. */
 export interface PresenceSession {
@@ -145,6 +157,24 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
     sendJson(res, 200, { user, ...(tenant === undefined ? {} : { tenant }), sessions });
   }
 
+  async function disconnect(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') throw methodNotAllowed(['POST']);
+    authorize(req);
+    const { user, tenant, session } = parseDisconnectBody(await readJsonBody(req, maxBodyBytes));
+    const filter: UserFilter = tenant === undefined ? { user } : { user, tenant };
+    let disconnected: number;
+    if (session === undefined) {
+      disconnected = gateway.disconnect(filter, CloseCode.KICKED);
+    } else {
+      // A session id alone would do; requiring its owner keeps a typo in one field
+      // from ending somebody else's session.
+      const owned = gateway.sessions(filter).some((s) => s.id === session);
+      disconnected = owned ? gateway.disconnect({ session }, CloseCode.KICKED) : 0;
+    }
+    logger.debug({ user, tenant, session, disconnected }, 'disconnected');
+    sendJson(res, 200, { disconnected });
+  }
+
   async function route(
     req: IncomingMessage,
     res: ServerResponse,
@@ -152,6 +182,7 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
   ): Promise<void> {
     if (url.pathname === '/healthz') healthz(req, res);
     else if (url.pathname === '/api/publish') await publish(req, res);
+    else if (url.pathname === DISCONNECT_PATH) await disconnect(req, res);
     else presence(req, res, url);
   }
 
@@ -173,7 +204,12 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
   return (req, res) => {
     const url = requestTarget(req.url);
     const path = url.pathname;
-    if (path !== '/healthz' && path !== '/api/publish' && !path.startsWith(PRESENCE_PREFIX)) {
+    const ours =
+      path === '/healthz' ||
+      path === '/api/publish' ||
+      path === DISCONNECT_PATH ||
+      path.startsWith(PRESENCE_PREFIX);
+    if (!ours) {
       return false;
     }
     return route(req, res, url).then(

@@ -71,7 +71,11 @@ export const publishBodySchema = z
 
 export type PublishBody = z.infer<typeof publishBodySchema>;
 
-function describe(issue: z.core.$ZodIssue): { field: string | undefined; text: string } {
+/** The field a zod issue is about (dotted path) and a sentence naming it. */
+export function describeIssue(issue: z.core.$ZodIssue): {
+  field: string | undefined;
+  text: string;
+} {
   const field = issue.path.length === 0 ? undefined : issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const where = field === undefined ? '' : `${field}.`;
@@ -95,7 +99,7 @@ export function parsePublishBody(value: unknown): PublishInput {
   if (!result.success) {
     const first = result.error.issues[0];
     const { field, text } =
-      first === undefined ? { field: undefined, text: 'body is invalid' } : describe(first);
+      first === undefined ? { field: undefined, text: 'body is invalid' } : describeIssue(first);
     throw new HttpError(400, HttpErrorCode.BAD_REQUEST, `Invalid publish request: ${text}.`, {
       ...(field === undefined ? {} : { field }),
     });

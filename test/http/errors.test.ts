@@ -12,6 +12,7 @@ describe('HTTP API gateway failures', () => {
     await using api = await startApiWith({
       publish: () => Promise.reject(new PublishError('data is larger than maxFrameBytes')),
       sessions: () => [],
+      disconnect: () => 0,
       stats: () => ({ sessions: 0 }),
     });
     const res = await publish(api.url, { to: { user: 'alice' }, data: 1 });
@@ -25,6 +26,7 @@ describe('HTTP API gateway failures', () => {
     await using api = await startApiWith({
       publish: () => Promise.reject(new Error('redis://admin:hunter2@10.0.0.7 refused')),
       sessions: () => [],
+      disconnect: () => 0,
       stats: () => ({ sessions: 0 }),
     });
     const res = await publish(api.url, { to: { user: 'alice' }, data: 1 });
@@ -39,6 +41,7 @@ describe('HTTP API gateway failures', () => {
       {
         publish: () => Promise.reject(new Error('unreachable')),
         sessions: () => [],
+        disconnect: () => 0,
         stats: () => ({ sessions: 0 }),
       },
       { apiKey: undefined },

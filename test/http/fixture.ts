@@ -92,6 +92,15 @@ export async function fetchJson(url: string, init: RequestInit = {}): Promise<Js
   return { status: res.status, headers: res.headers, body };
 }
 
+/** POST a disconnect request with the test API key. */
+export function disconnect(base: string, body: unknown, key = API_KEY): Promise<JsonResponse> {
+  return fetchJson(`${base}/api/disconnect`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
 /** POST a publish request with the test API key. */
 export function publish(base: string, body: unknown, key = API_KEY): Promise<JsonResponse> {
   return fetchJson(`${base}/api/publish`, {
@@ -131,9 +140,13 @@ export function rawPost(
 }
 
 /** A raw `lifeline.v1` socket that has said `hello` with `token` and got `welcome`. */
-export async function helloRaw(wsUrl: string, token: string): Promise<RawClient> {
+export async function helloRaw(
+  wsUrl: string,
+  token: string,
+  hello: Record<string, unknown> = {},
+): Promise<RawClient> {
   const client = await connectRaw(wsUrl);
-  client.send({ type: 'hello', token, client: 'lifeline-test/raw' });
+  client.send({ type: 'hello', token, client: 'lifeline-test/raw', ...hello });
   await client.nextOf('welcome');
   return client;
 }
