@@ -1,7 +1,7 @@
 /**
  * `createClient()`: the connection engine. This file only orchestrates; each concern lives
- * in its own module (state, heartbeat, reconnect policy, requests, subscriptions,
- * positions and acks, transports).
+ * in its own module (state, heartbeat, reconnect policy, outbox, subscriptions, positions
+ * and acks, batching, transports).
  *
  * Two rules hold the design together:
  * - Every state change goes through `#transition()`, which releases what the old state
@@ -17,6 +17,7 @@ import {
   decodeServerFrame,
   encodeClientFrame,
   errorFromClose,
+  InvalidOptionError,
   type LifelineError,
   type PushFrame,
   type ServerFrame,
@@ -25,6 +26,7 @@ import {
 } from '../protocol/index.js';
 import { Scope } from '../env/index.js';
 import { AckBatcher } from './acks.js';
+import { Batcher } from './batch.js';
 import { Emitter } from './emitter.js';
 import * as failure from './failures.js';
 import { Heartbeat } from './heartbeat.js';
@@ -33,7 +35,7 @@ import { resolveOptions, type ClientOptions, type ResolvedOptions } from './opti
 import { DEFAULT_MAX_FRAME_BYTES, ackTexts, helloText } from './outbound.js';
 import { Positions } from './positions.js';
 import { decide, type ReconnectPolicy } from './reconnect.js';
-import { RequestTable, idSource } from './requests.js';
+import { Outbox, idSource } from './outbox.js';
 import {
   StateCell,
   isTerminal,
@@ -44,7 +46,13 @@ import {
 import { Subscriptions, type Subscription } from './subscriptions.js';
 import type { Transport, TransportFactory } from './transports/transport.js';
 import { webSocketTransport } from './transports/websocket.js';
-import type { ClientEvents, LifelineClient, RequestOptions } from './types.js';
+import type {
+  ClientEvents,
+  LifelineClient,
+  PushMessage,
+  RequestOptions,
+  SendResult,
+} from './types.js';
 
 /** Create a client. Validates `options` (throws `InvalidOptionError`, `UnsupportedError`). */
 export function createClient(options: ClientOptions): LifelineClient {
@@ -75,8 +83,9 @@ class Client implements LifelineClient {
   readonly #events = new Emitter<ClientEvents>();
   readonly #cell: StateCell;
   readonly #positions = new Positions();
-  readonly #requests: RequestTable;
+  readonly #outbox: Outbox;
   readonly #subscriptions: Subscriptions;
+  readonly #batch: Batcher<PushMessage> | null;
   #link: Link | null = null;
   // Bumped whenever a link is created or dropped; a callback whose link carries an older
   // number belongs to a connection that is gone.
@@ -97,17 +106,19 @@ class Client implements LifelineClient {
     this.#scope = new Scope(options.clock);
     this.#cell = new StateCell(this.#scope, (change) => this.#events.emit('state', change));
     const nextId = idSource(options.random);
-    this.#requests = new RequestTable(this.#scope, {
-      maxPending: options.maxPendingRequests,
-      timeoutMs: options.requestTimeoutMs,
-      nextId,
-    });
+    this.#outbox = new Outbox(this.#scope, { ...options.outbox, nextId });
     this.#subscriptions = new Subscriptions(this.#scope, {
       nextId,
       positionOf: (stream) => this.#positions.of(stream),
       report: (error) => this.#events.emit('error', error),
       timeoutMs: options.requestTimeoutMs,
     });
+    this.#batch =
+      options.batch === undefined
+        ? null
+        : new Batcher(this.#scope.child(), options.batch, (batch) =>
+            this.#events.emit('messages', batch),
+          );
   }
 
   get state(): ConnectionState {
@@ -147,7 +158,31 @@ class Client implements LifelineClient {
   request(data: unknown, options: RequestOptions = {}): Promise<unknown> {
     const state = this.#cell.current;
     if (isTerminal(state)) return Promise.reject(terminalError(state));
-    return this.#requests.request(data, options.timeoutMs);
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
+      return Promise.reject(
+        new InvalidOptionError('request timeoutMs must be a positive finite number'),
+      );
+    return new Promise((resolve, reject) => {
+      try {
+        this.#outbox.add(data, { resolve, reject }, timeoutMs);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  send(data: unknown): SendResult {
+    const state = this.#cell.current;
+    if (isTerminal(state)) throw terminalError(state);
+    const delivered = deferred();
+    // Callers may ignore `delivered`; its rejection must not surface as unhandled.
+    delivered.promise.catch(() => {});
+    const { id, sent } = this.#outbox.add(data, {
+      resolve: () => delivered.resolve(),
+      reject: delivered.reject,
+    });
+    return { status: sent ? 'sent' : 'queued', id, delivered: delivered.promise };
   }
 
   subscribe(channel: string): Subscription {
@@ -165,7 +200,11 @@ class Client implements LifelineClient {
     if (to.kind !== 'open') this.#dropLink();
     const ready = to.kind === 'open' || isTerminal(to) ? this.#ready : null;
     if (ready !== null) this.#ready = null;
-    if (isTerminal(to)) this.#requests.rejectAll(terminalError(to));
+    if (isTerminal(to)) {
+      // Messages already received reach the application even when the client ends.
+      this.#batch?.flush();
+      this.#outbox.rejectAll(terminalError(to));
+    }
     const current = this.#cell.transition(to);
     if (ready !== null) {
       if (isTerminal(to)) ready.reject(terminalError(to));
@@ -179,7 +218,7 @@ class Client implements LifelineClient {
     if (link === null) return;
     this.#link = null;
     this.#generation++;
-    this.#requests.detach();
+    this.#outbox.detach();
     this.#subscriptions.detach();
     // Closes the socket and detaches its listeners before any new one can exist.
     link.scope.dispose();
@@ -279,7 +318,7 @@ class Client implements LifelineClient {
       this.#pushed(link, frame);
     } else if (frame.type === 'reply') {
       // A reply nobody waits for (its request timed out) is dropped.
-      if (!this.#requests.settle(frame)) this.#subscriptions.settle(frame);
+      if (!this.#outbox.settle(frame)) this.#subscriptions.settle(frame);
     }
   }
 
@@ -313,14 +352,15 @@ class Client implements LifelineClient {
     link.acks = new AckBatcher(scope, ackDelayMs, (positions) => this.#ack(link, positions));
     const send = (text: string): boolean => this.#send(link, text);
     this.#subscriptions.attach({ send });
-    if (this.#isCurrent(link))
-      this.#requests.attach({ send, maxFrameBytes: session.maxFrameBytes });
+    if (this.#isCurrent(link)) this.#outbox.attach({ send, maxFrameBytes: session.maxFrameBytes });
   }
 
   #pushed(link: Link, frame: PushFrame): void {
     const { id, stream, epoch, offset, data, publishedAt } = frame;
     if (!this.#positions.advance({ stream, epoch, offset })) return;
-    this.#events.emit('message', { id, stream, epoch, offset, data, publishedAt });
+    const message: PushMessage = { id, stream, epoch, offset, data, publishedAt };
+    this.#events.emit('message', message);
+    this.#batch?.add(message);
     if (this.#isCurrent(link)) link.acks?.add({ stream, epoch, offset });
   }
 

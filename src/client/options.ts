@@ -26,8 +26,10 @@ export const DEFAULT_MAX_RECONNECT_DELAY_MS = 30_000;
 export const DEFAULT_MAX_RECONNECT_ATTEMPTS = Infinity;
 /** Default of {@link ClientOptions.requestTimeoutMs}, in ms. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/** Default of {@link ClientOptions.maxPendingRequests}. */
-export const DEFAULT_MAX_PENDING_REQUESTS = 1_000;
+/** Default of {@link OutboxOptions.maxMessages}. */
+export const DEFAULT_OUTBOX_MAX_MESSAGES = 1_000;
+/** Default of {@link OutboxOptions.maxBytes}, in UTF-8 bytes (1 MiB). */
+export const DEFAULT_OUTBOX_MAX_BYTES = 1_048_576;
 /** Default of {@link ClientOptions.ackDelayMs}, in ms. */
 export const DEFAULT_ACK_DELAY_MS = 50;
 
@@ -38,6 +40,25 @@ export type TokenSource = string | (() => string | Promise<string>);
 export interface NetworkSource {
   addEventListener(type: 'online' | 'offline', listener: (event: unknown) => void): void;
   removeEventListener(type: 'online' | 'offline', listener: (event: unknown) => void): void;
+}
+
+/**
+ * Bounds of the outbox shared by `send()` and `request()`: messages waiting for a session
+ * and messages sent but not yet answered count alike.
+ */
+export interface OutboxOptions {
+  /** Most messages held at once. @default 1_000 */
+  readonly maxMessages?: number;
+  /** Most UTF-8 bytes of encoded `request` frames held at once. @default 1_048_576 (1 MiB) */
+  readonly maxBytes?: number;
+}
+
+/** Batched delivery on the `messages` event. */
+export interface BatchOptions {
+  /** Longest time the first message of a batch waits for company, in ms. */
+  readonly maxWaitMs: number;
+  /** A batch is delivered as soon as it holds this many messages. */
+  readonly maxSize: number;
 }
 
 export interface ClientOptions {
@@ -88,8 +109,18 @@ export interface ClientOptions {
   readonly maxReconnectAttempts?: number;
   /** Default timeout of {@link LifelineClient.request}, in ms. @default 10_000 */
   readonly requestTimeoutMs?: number;
-  /** Most requests waiting for a connection or for their reply at once. @default 1_000 */
-  readonly maxPendingRequests?: number;
+  /**
+   * Bounds of the outbox; beyond them `send()` throws and `request()` rejects with
+   * `OutboxFullError`. @default { maxMessages: 1_000, maxBytes: 1_048_576 }
+   */
+  readonly outbox?: OutboxOptions;
+  /**
+   * When set, pushed messages are also delivered in arrays on the `messages` event: a
+   * batch goes out when it holds `maxSize` messages or `maxWaitMs` after its first one,
+   * whichever comes first, and on `close()`. `message` still fires for each message at
+   * once. @default none (no `messages` events)
+   */
+  readonly batch?: BatchOptions;
   /** Acks are coalesced into one cumulative `ack` frame per this window, in ms. @default 50 */
   readonly ackDelayMs?: number;
 }
@@ -109,7 +140,8 @@ export interface ResolvedOptions {
   readonly maxReconnectDelayMs: number;
   readonly maxReconnectAttempts: number;
   readonly requestTimeoutMs: number;
-  readonly maxPendingRequests: number;
+  readonly outbox: Required<OutboxOptions>;
+  readonly batch: BatchOptions | undefined;
   readonly ackDelayMs: number;
 }
 
@@ -167,6 +199,30 @@ function defaultNetwork(): NetworkSource | undefined {
     : undefined;
 }
 
+function outboxOption(value: unknown): Required<OutboxOptions> {
+  if (value === undefined)
+    return { maxMessages: DEFAULT_OUTBOX_MAX_MESSAGES, maxBytes: DEFAULT_OUTBOX_MAX_BYTES };
+  if (typeof value !== 'object' || value === null) invalid('outbox', 'an object', value);
+  const { maxMessages, maxBytes } = value as OutboxOptions;
+  return {
+    maxMessages: countOption('outbox.maxMessages', maxMessages, DEFAULT_OUTBOX_MAX_MESSAGES, 1),
+    maxBytes: countOption('outbox.maxBytes', maxBytes, DEFAULT_OUTBOX_MAX_BYTES, 1),
+  };
+}
+
+function batchOption(value: unknown): BatchOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) invalid('batch', 'an object', value);
+  const { maxWaitMs, maxSize } = value as Partial<BatchOptions>;
+  if (maxWaitMs === undefined)
+    invalid('batch.maxWaitMs', 'a non-negative finite number', maxWaitMs);
+  if (maxSize === undefined) invalid('batch.maxSize', 'an integer ≥ 1', maxSize);
+  return {
+    maxWaitMs: durationOption('batch.maxWaitMs', maxWaitMs, 0),
+    maxSize: countOption('batch.maxSize', maxSize, 1, 1),
+  };
+}
+
 /** Validate `options` and fill in every default. Throws {@link InvalidOptionError}. */
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) invalid('', 'an object', options);
@@ -185,6 +241,12 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     invalid('WebSocket', 'a WebSocket constructor', options.WebSocket);
   if (options.random !== undefined && !isFunction(options.random))
     invalid('random', 'a function', options.random);
+  if ('maxPendingRequests' in options)
+    invalid(
+      'maxPendingRequests',
+      'absent: it was replaced by outbox.maxMessages',
+      (options as { maxPendingRequests?: unknown }).maxPendingRequests,
+    );
   if (
     network !== undefined &&
     (!isFunction(network.addEventListener) || !isFunction(network.removeEventListener))
@@ -248,12 +310,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
       DEFAULT_REQUEST_TIMEOUT_MS,
       true,
     ),
-    maxPendingRequests: countOption(
-      'maxPendingRequests',
-      options.maxPendingRequests,
-      DEFAULT_MAX_PENDING_REQUESTS,
-      1,
-    ),
+    outbox: outboxOption(options.outbox),
+    batch: batchOption(options.batch),
     ackDelayMs: durationOption('ackDelayMs', options.ackDelayMs, DEFAULT_ACK_DELAY_MS),
   };
 }

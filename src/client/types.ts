@@ -23,8 +23,13 @@ export interface PushMessage {
 export interface ClientEvents {
   /** Every state change, in order. */
   readonly state: StateChange;
-  /** A pushed message, each one once. */
+  /** A pushed message, each one once, as soon as it arrives (batching or not). */
   readonly message: PushMessage;
+  /**
+   * Only with the `batch` option: the same messages in arrays, in order, each message in
+   * exactly one batch. A batch survives reconnects and is delivered on `close()`.
+   */
+  readonly messages: readonly PushMessage[];
   /**
    * Problems nobody awaits: a listener that threw (`CallbackError`), a refused
    * subscription (`RequestFailedError`). Connection errors are in the `state` stream.
@@ -37,6 +42,25 @@ export type ClientEventName = keyof ClientEvents;
 export interface RequestOptions {
   /** How long to wait for the reply, counted from the call, in ms. @default the client's `requestTimeoutMs` */
   readonly timeoutMs?: number;
+}
+
+/**
+ * What `send()` did with a message. `delivered` resolves when the gateway's `reply`
+ * confirms it received the message (its message hook ran); it rejects with
+ * `RequestFailedError` (the gateway refused it), `FrameTooLargeError` (a gateway connected
+ * later accepts smaller frames) or the error that ended the client (`ClientClosedError`
+ * after `close()`). Ignoring `delivered` is safe: its rejection is never reported as
+ * unhandled.
+ */
+export interface SendResult {
+  /**
+   * `sent`: written to the socket of an open session. `queued`: held in the outbox until
+   * a session opens. Either way it stays in the outbox until its reply.
+   */
+  readonly status: 'sent' | 'queued';
+  /** The `request` frame's id; the same id is used when it is re-sent after a reconnect. */
+  readonly id: string;
+  readonly delivered: Promise<void>;
 }
 
 export interface LifelineClient extends AsyncDisposable {
@@ -52,8 +76,9 @@ export interface LifelineClient extends AsyncDisposable {
   connect(): Promise<void>;
 
   /**
-   * Close on purpose: WebSocket close 1000, no reconnect, pending requests rejected with
-   * `ClientClosedError`, nothing left running. Idempotent; one terminal `state` event.
+   * Close on purpose: WebSocket close 1000, no reconnect, a pending batch delivered,
+   * everything in the outbox rejected with `ClientClosedError`, nothing left running.
+   * Idempotent; one terminal `state` event.
    */
   close(): Promise<void>;
 
@@ -73,12 +98,26 @@ export interface LifelineClient extends AsyncDisposable {
   on<K extends ClientEventName>(event: K, listener: (payload: ClientEvents[K]) => void): () => void;
 
   /**
-   * Send `data` to the gateway's message hook and resolve with its reply's `data`. Waits
-   * (bounded by `maxPendingRequests`) while not open; re-sent with the same id when the
-   * connection drops before the reply. Rejects with `RequestFailedError` (refused or queue
-   * full), `TimeoutError`, `FrameTooLargeError`, or the error that closed the client.
+   * Send `data` to the gateway's message hook and resolve with its reply's `data`. Goes
+   * through the outbox like {@link send}: waits while not open, re-sent with the same id
+   * when the connection drops before the reply. Rejects with `OutboxFullError`,
+   * `RequestFailedError` (refused), `TimeoutError`, `FrameTooLargeError`, `ProtocolError`
+   * (data that is not JSON), or the error that ended the client.
    */
   request(data: unknown, options?: RequestOptions): Promise<unknown>;
+
+  /**
+   * Send `data` to the gateway's message hook without waiting for an answer. Returns at
+   * once, telling what happened: `sent` or `queued` (see {@link SendResult}). The message
+   * stays in the outbox until the gateway's reply, is re-sent with the same id after a
+   * reconnect (the gateway runs its hook once per id), and has no deadline.
+   *
+   * Throws, queueing nothing: `OutboxFullError` (`outbox.maxMessages` or `outbox.maxBytes`
+   * reached), `FrameTooLargeError` (larger than the gateway's `maxFrameBytes`),
+   * `ProtocolError` (data that is not JSON), or the error that ended a `closed` or
+   * `failed` client.
+   */
+  send(data: unknown): SendResult;
 
   /**
    * Receive `channel` from now on, in this and every later session (resuming from the last

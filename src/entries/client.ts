@@ -7,16 +7,22 @@ export { CLIENT_NAME, DEFAULT_MAX_FRAME_BYTES } from '../client/outbound.js';
 export {
   DEFAULT_ACK_DELAY_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_MAX_PENDING_REQUESTS,
   DEFAULT_MAX_RECONNECT_ATTEMPTS,
   DEFAULT_MAX_RECONNECT_DELAY_MS,
   DEFAULT_MIN_RECONNECT_DELAY_MS,
+  DEFAULT_OUTBOX_MAX_BYTES,
+  DEFAULT_OUTBOX_MAX_MESSAGES,
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PONG_TIMEOUT_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from '../client/options.js';
-export type { ClientOptions, NetworkSource, TokenSource } from '../client/options.js';
-export { QUEUE_FULL_REPLY_CODE } from '../client/requests.js';
+export type {
+  BatchOptions,
+  ClientOptions,
+  NetworkSource,
+  OutboxOptions,
+  TokenSource,
+} from '../client/options.js';
 export type {
   CloseReason,
   ConnectionState,
@@ -31,6 +37,7 @@ export type {
   LifelineClient,
   PushMessage,
   RequestOptions,
+  SendResult,
 } from '../client/types.js';
 export type {
   CloseEventLike,
@@ -55,6 +62,7 @@ export {
   HeartbeatTimeoutError,
   InvalidOptionError,
   LifelineError,
+  OutboxFullError,
   ProtocolError,
   ReplacedError,
   RequestFailedError,

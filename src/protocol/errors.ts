@@ -33,6 +33,8 @@ export const ErrorCode = {
   REQUEST_FAILED: 'LIFELINE_ERR_REQUEST_FAILED',
   /** A listener or hook supplied by the application threw. */
   CALLBACK: 'LIFELINE_ERR_CALLBACK',
+  /** The client's outbox is full (by message count or by bytes); nothing was queued. */
+  OUTBOX_FULL: 'LIFELINE_ERR_OUTBOX_FULL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -159,6 +161,13 @@ export class CallbackError extends LifelineError {
   override readonly name = 'CallbackError';
   constructor(message: string, options?: LifelineErrorOptions) {
     super(ErrorCode.CALLBACK, message, options);
+  }
+}
+
+export class OutboxFullError extends LifelineError {
+  override readonly name = 'OutboxFullError';
+  constructor(message: string, options?: LifelineErrorOptions) {
+    super(ErrorCode.OUTBOX_FULL, message, options);
   }
 }
 

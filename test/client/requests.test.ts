@@ -4,8 +4,8 @@ import {
   CloseCode,
   FrameTooLargeError,
   InvalidOptionError,
+  OutboxFullError,
   ProtocolError,
-  QUEUE_FULL_REPLY_CODE,
   RequestFailedError,
   TimeoutError,
 } from '../../src/entries/client.js';
@@ -98,14 +98,14 @@ describe('request()', () => {
     await f.client.close();
   });
 
-  it('bounds waiting plus in-flight requests by maxPendingRequests', async () => {
-    const f = setup({ maxPendingRequests: 3 });
+  it('bounds waiting plus in-flight requests by outbox.maxMessages', async () => {
+    const f = setup({ outbox: { maxMessages: 3 } });
     const queued = [f.client.request(1), f.client.request(2)];
     await open(f);
     queued.push(f.client.request(3)); // in flight
     await assert.rejects(
       f.client.request(4),
-      (e: unknown) => e instanceof RequestFailedError && e.replyCode === QUEUE_FULL_REPLY_CODE,
+      (e: unknown) => e instanceof OutboxFullError && e.code === 'LIFELINE_ERR_OUTBOX_FULL',
     );
     assert.equal(f.ws.last().framesOf('request').length, 3);
     const id = f.ws.last().framesOf('request')[0]?.id;

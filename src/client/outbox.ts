@@ -1,0 +1,191 @@
+/**
+ * The outbox: every `request` frame the client owes the gateway, from `send()` and
+ * `request()` alike, until its `reply` arrives. A message waits here while the client is
+ * not open, is sent once a session opens, and is sent again with the SAME id when the
+ * connection drops before the reply (the gateway de-duplicates by id). Sending order is
+ * insertion order, after a reconnect too.
+ *
+ * The outbox is bounded by message count and by the UTF-8 bytes of the encoded frames;
+ * a message that does not fit is refused with `OutboxFullError`, never dropped. Every
+ * entry ends in exactly one of: reply, failed reply, timeout, too large, client closed.
+ */
+import {
+  FrameTooLargeError,
+  OutboxFullError,
+  RequestFailedError,
+  TimeoutError,
+  encodeClientFrame,
+  utf8Length,
+  type LifelineError,
+  type ReplyFrame,
+} from '../protocol/index.js';
+import type { Disposer, Scope } from '../env/index.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './outbound.js';
+
+/** Ids unique for the client's lifetime: a random prefix (unique across clients) and a counter. */
+export function idSource(random: () => number): () => string {
+  let prefix = '';
+  while (prefix.length < 10) prefix += Math.floor(random() * 36).toString(36);
+  let counter = 0;
+  return () => `${prefix}.${(++counter).toString(36)}`;
+}
+
+/** Where outbox frames go while a session is open. */
+export interface OutboxLink {
+  /** Hand one frame to the transport; false when it could not be sent. */
+  send(text: string): boolean;
+  readonly maxFrameBytes: number;
+}
+
+/** How an entry's caller learns the outcome. */
+export interface Settle {
+  resolve(data: unknown): void;
+  reject(error: LifelineError): void;
+}
+
+interface Entry extends Settle {
+  readonly text: string;
+  readonly bytes: number;
+  sent: boolean;
+  readonly cancelTimer: Disposer | null;
+}
+
+export interface OutboxOptions {
+  /** Most entries (waiting or awaiting their reply) at once. */
+  readonly maxMessages: number;
+  /** Most UTF-8 bytes of encoded frames held at once. */
+  readonly maxBytes: number;
+  readonly nextId: () => string;
+}
+
+export class Outbox {
+  readonly #scope: Scope;
+  readonly #options: OutboxOptions;
+  readonly #entries = new Map<string, Entry>();
+  #bytes = 0;
+  #link: OutboxLink | null = null;
+  // The newest limit a gateway announced; checked before queueing so that an oversized
+  // message is refused at once instead of after the next `welcome`.
+  #maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+
+  /** Timers belong to `scope`, the client's lifetime. */
+  constructor(scope: Scope, options: OutboxOptions) {
+    this.#scope = scope;
+    this.#options = options;
+  }
+
+  /** Entries waiting to be sent or waiting for their reply. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** UTF-8 bytes of the frames held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Queue `data` as a `request` frame and send it at once when a session is open.
+   * `timeoutMs` (counted from now) removes it unanswered; undefined waits until the reply
+   * or the end of the client. Throws, without queueing anything: `ProtocolError` (data
+   * that is not JSON), `FrameTooLargeError`, `OutboxFullError`. Returns the frame's id and
+   * whether it went out on an open session.
+   */
+  add(data: unknown, settle: Settle, timeoutMs?: number): { id: string; sent: boolean } {
+    const id = this.#options.nextId();
+    const text = encodeClientFrame({ type: 'request', id, data });
+    const bytes = utf8Length(text);
+    if (bytes > this.#maxFrameBytes) throw tooLarge(id, bytes, this.#maxFrameBytes);
+    const { maxMessages, maxBytes } = this.#options;
+    if (this.#entries.size >= maxMessages)
+      throw new OutboxFullError(
+        `The outbox holds ${this.#entries.size} messages already (outbox.maxMessages).`,
+      );
+    if (this.#bytes + bytes > maxBytes)
+      throw new OutboxFullError(
+        `A ${bytes}-byte message does not fit: the outbox holds ${this.#bytes} of ` +
+          `${maxBytes} bytes (outbox.maxBytes).`,
+      );
+    const cancelTimer =
+      timeoutMs === undefined
+        ? null
+        : this.#scope.setTimeout(() => {
+            this.#remove(id, entry);
+            entry.reject(new TimeoutError(`No reply to request ${id} within ${timeoutMs} ms.`));
+          }, timeoutMs);
+    const entry: Entry = {
+      text,
+      bytes,
+      sent: false,
+      resolve: settle.resolve,
+      reject: settle.reject,
+      cancelTimer,
+    };
+    this.#entries.set(id, entry);
+    this.#bytes += bytes;
+    if (this.#link !== null) this.#transmit(id, entry, this.#link);
+    return { id, sent: entry.sent };
+  }
+
+  /** A session opened: send everything not sent on it yet, in order. */
+  attach(link: OutboxLink): void {
+    this.#link = link;
+    this.#maxFrameBytes = link.maxFrameBytes;
+    for (const [id, entry] of this.#entries) {
+      if (this.#link !== link) return; // a failed send ended the session
+      if (!entry.sent) this.#transmit(id, entry, link);
+    }
+  }
+
+  /** The session ended: nothing in flight will be answered on it; send again on the next. */
+  detach(): void {
+    this.#link = null;
+    for (const entry of this.#entries.values()) entry.sent = false;
+  }
+
+  /** Settle the entry `reply` answers. Returns false when no entry has that id. */
+  settle(reply: ReplyFrame): boolean {
+    const entry = this.#entries.get(reply.id);
+    if (entry === undefined) return false;
+    this.#remove(reply.id, entry);
+    if (reply.ok) entry.resolve(reply.data);
+    else
+      entry.reject(
+        new RequestFailedError(
+          reply.error.code,
+          `The gateway refused the request: ${reply.error.message}`,
+        ),
+      );
+    return true;
+  }
+
+  /** End every entry with `error` (the client closed or failed). */
+  rejectAll(error: LifelineError): void {
+    const all = [...this.#entries.entries()];
+    for (const [id, entry] of all) this.#remove(id, entry);
+    for (const [, entry] of all) entry.reject(error);
+  }
+
+  #transmit(id: string, entry: Entry, link: OutboxLink): void {
+    // Another gateway may announce a smaller limit than the one the entry was checked against.
+    if (entry.bytes > link.maxFrameBytes) {
+      this.#remove(id, entry);
+      entry.reject(tooLarge(id, entry.bytes, link.maxFrameBytes));
+      return;
+    }
+    entry.sent = link.send(entry.text);
+  }
+
+  #remove(id: string, entry: Entry): void {
+    if (this.#entries.get(id) !== entry) return;
+    entry.cancelTimer?.();
+    this.#entries.delete(id);
+    this.#bytes -= entry.bytes;
+  }
+}
+
+function tooLarge(id: string, bytes: number, max: number): FrameTooLargeError {
+  return new FrameTooLargeError(
+    `Message ${id} is ${bytes} bytes; the gateway accepts at most ${max}.`,
+  );
+}
