@@ -4,6 +4,7 @@
  * message and exit code 2.
  */
 import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 
 /** Default TCP port of `lifeline serve`. */
 export const DEFAULT_PORT = 8080;
@@ -17,6 +18,16 @@ export const DEFAULT_LOG_LEVEL = 'info';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Stores `--store` accepts. */
+export const STORE_KINDS = ['sqlite', 'memory'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+/** Default of `--store`: messages and acks survive a restart. */
+export const DEFAULT_STORE: StoreKind = 'sqlite';
+/** Default of `--data`, relative to the working directory. */
+export const DEFAULT_DATA_DIR = './lifeline-data';
+/** The database file inside the `--data` directory. */
+export const DATABASE_FILE = 'lifeline.db';
 
 /** Environment variable read when `--api-key` is not given. */
 export const API_KEY_ENV = 'LIFELINE_API_KEY';
@@ -46,7 +57,22 @@ export interface ServeFlags {
   readonly dev: boolean;
   /** `--log-level`. @default DEFAULT_LOG_LEVEL ('info') */
   readonly logLevel: LogLevel;
+  /** `--store`: where messages and acks are kept. @default DEFAULT_STORE ('sqlite') */
+  readonly store?: string | undefined;
+  /** `--data`: directory of the SQLite store, created if missing. @default DEFAULT_DATA_DIR ('./lifeline-data') */
+  readonly data?: string | undefined;
 }
+
+/** Where `serve` keeps messages and acks. */
+export type StoreConfig =
+  | { readonly kind: 'memory' }
+  | {
+      readonly kind: 'sqlite';
+      /** Absolute path of the `--data` directory. */
+      readonly dataDir: string;
+      /** Absolute path of the database file in it. */
+      readonly path: string;
+    };
 
 /** Everything `serve` needs, checked and with dev defaults filled in. */
 export interface ServeConfig {
@@ -66,6 +92,7 @@ export interface ServeConfig {
   readonly jwksUrl: string | undefined;
   readonly dev: boolean;
   readonly logLevel: LogLevel;
+  readonly store: StoreConfig;
 }
 
 /** Parse a `--port` value: an integer in 0–65535. */
@@ -84,6 +111,22 @@ export function generateSecret(bytes = 32): string {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function storeConfig(flags: ServeFlags): StoreConfig {
+  const kind = flags.store ?? DEFAULT_STORE;
+  if (!(STORE_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`--store must be one of ${STORE_KINDS.join(', ')}, got "${kind}"`);
+  }
+  if (kind === 'memory') {
+    if (flags.data !== undefined) throw new UsageError('--data applies to --store sqlite only');
+    return { kind };
+  }
+  const data = flags.data ?? DEFAULT_DATA_DIR;
+  if (data.trim() === '') throw new UsageError('--data must name a directory');
+  // Absolute, so the log line says exactly which file holds the messages.
+  const dataDir = resolve(data);
+  return { kind: 'sqlite', dataDir, path: join(dataDir, DATABASE_FILE) };
 }
 
 /** Check the flags and fill in what `--dev` generates. Throws {@link UsageError}. */
@@ -111,6 +154,7 @@ export function resolveServeConfig(flags: ServeFlags): ServeConfig {
   // With --jwks-url, tokens come from the real issuer: nothing to generate.
   const jwtSecretGenerated = flags.dev && jwtSecret === undefined && jwksUrl === undefined;
   const apiKeyGenerated = flags.dev && apiKey === undefined;
+  const store = storeConfig(flags);
   if (jwtSecretGenerated) jwtSecret = generateSecret();
   if (apiKeyGenerated) apiKey = generateSecret(24);
   if (jwtSecret === undefined && jwksUrl === undefined) {
@@ -130,5 +174,6 @@ export function resolveServeConfig(flags: ServeFlags): ServeConfig {
     jwksUrl,
     dev: flags.dev,
     logLevel: flags.logLevel,
+    store,
   };
 }

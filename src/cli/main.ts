@@ -8,12 +8,15 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { devBanner } from './banner.js';
 import {
   API_KEY_ENV,
+  DEFAULT_DATA_DIR,
   DEFAULT_HOST,
   DEFAULT_LOG_LEVEL,
   DEFAULT_PATH,
   DEFAULT_PORT,
+  DEFAULT_STORE,
   JWT_SECRET_ENV,
   LOG_LEVELS,
+  STORE_KINDS,
   UsageError,
   parsePort,
   resolveServeConfig,
@@ -84,6 +87,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
       port: running.port,
       path: config.path,
       dev: config.dev,
+      store: running.store,
       // Only a key this process made up is logged; a configured one stays out of logs.
       ...(config.apiKeyGenerated ? { apiKey: config.apiKey } : {}),
     },
@@ -123,6 +127,15 @@ function buildProgram(): Command {
     .option('--dev', 'development: generate missing keys, enable /dev/token and /dev/config', false)
     .addOption(
       new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(DEFAULT_LOG_LEVEL),
+    )
+    .addOption(
+      new Option('--store <kind>', 'where messages and acks are kept')
+        .choices(STORE_KINDS)
+        .default(DEFAULT_STORE),
+    )
+    .option(
+      '--data <dir>',
+      `directory of the sqlite store, created if missing (default: "${DEFAULT_DATA_DIR}")`,
     )
     .addHelpText(
       'after',

@@ -3,12 +3,15 @@
  * `--dev` routes and the demo page. This file only composes; each part lives in its own
  * module.
  */
+import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpApi, type HttpHandler } from '../adapters/http-api.js';
 import { HttpError, HttpErrorCode, notFound, sendHttpError } from '../adapters/http-errors.js';
+import { StoreOpenError } from '../adapters/sqlite-errors.js';
+import { createSqliteStore, type SqliteStore } from '../adapters/sqlite-store.js';
 import { createGateway } from '../adapters/ws-gateway.js';
-import type { ServeConfig } from './config.js';
+import type { ServeConfig, StoreConfig } from './config.js';
 import { createDevRoutes } from './dev-token.js';
 import type { CliLogger } from './logger.js';
 import { createStaticHandler, type StaticOptions } from './static.js';
@@ -27,7 +30,9 @@ export interface RunningServer {
   readonly wsUrl: string;
   /** The port actually bound (useful with `--port 0`). */
   readonly port: number;
-  /** Close every session (4007), then the HTTP server. Idempotent. */
+  /** Where messages and acks are kept. */
+  readonly store: StoreConfig;
+  /** Close every session (4007), then the HTTP server, then the store. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -61,11 +66,40 @@ function closeHttp(server: Server): Promise<void> {
   });
 }
 
-/** Start the server described by `config`. Rejects when the port cannot be bound. */
+/** Open the SQLite store, creating its directory; `undefined` for the memory store. */
+function openStore(config: StoreConfig): SqliteStore | undefined {
+  if (config.kind === 'memory') return undefined;
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+  } catch (cause) {
+    throw new StoreOpenError(`Cannot create the data directory ${config.dataDir}.`, { cause });
+  }
+  return createSqliteStore({ path: config.path });
+}
+
+/**
+ * Start the server described by `config`. Rejects when the store cannot be opened or the
+ * port cannot be bound.
+ */
 export async function startServer(
   config: ServeConfig,
   logger: CliLogger,
   statics: StaticOptions = {},
+): Promise<RunningServer> {
+  const store = openStore(config.store);
+  try {
+    return await listenWith(config, logger, statics, store);
+  } catch (error) {
+    await store?.close();
+    throw error;
+  }
+}
+
+async function listenWith(
+  config: ServeConfig,
+  logger: CliLogger,
+  statics: StaticOptions,
+  store: SqliteStore | undefined,
 ): Promise<RunningServer> {
   const server = createServer();
   const jwt =
@@ -75,6 +109,8 @@ export async function startServer(
     path: config.path,
     jwt,
     logger: logger.child({ component: 'gateway' }),
+    // Without a store the gateway keeps both in memory, and closes them itself.
+    ...(store !== undefined ? { messageLog: store.log, ackStore: store.acks } : {}),
   });
 
   const handlers: HttpHandler[] = [
@@ -111,11 +147,17 @@ export async function startServer(
     url,
     wsUrl,
     port,
+    store: config.store,
     close() {
       closing ??= (async () => {
-        // Sessions first, with 4007, so clients know to come back; then plain HTTP.
-        await gateway.close();
-        await closeHttp(server);
+        // Sessions first, with 4007, so clients know to come back; then plain HTTP; the
+        // store last, once no publish can still be appending.
+        try {
+          await gateway.close();
+          await closeHttp(server);
+        } finally {
+          await store?.close();
+        }
       })();
       return closing;
     },
