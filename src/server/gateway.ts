@@ -18,6 +18,7 @@ import { HeartbeatSweep } from './heartbeat-sweep.js';
 import { resolveOptions, type GatewayCoreOptions, type ResolvedOptions } from './options.js';
 import { planPublish } from './publish.js';
 import { Registry } from './registry.js';
+import { RequestDedupe } from './request-dedupe.js';
 import { closeWithFrame, type Counters, type SessionContext } from './session-context.js';
 import { Session } from './session.js';
 import {
@@ -83,6 +84,7 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
     sweep,
     events,
     counters,
+    requests: new RequestDedupe(scope, options.requestDedupe),
     forget(session) {
       connections.delete(session);
       if (connections.size === 0) drained?.();

@@ -11,6 +11,7 @@ import {
   ReplyErrorCode,
   channelOfStream,
   channelStream,
+  encodeServerFrame,
   type AckFrame,
   type ClientFrame,
   type HelloFrame,
@@ -20,7 +21,7 @@ import {
 } from '../protocol/index.js';
 import type { Profile } from './session-context.js';
 import type { Session } from './session.js';
-import { ForbiddenError } from './types.js';
+import { ForbiddenError, type OnMessage } from './types.js';
 
 type OpenFrame = Exclude<ClientFrame, HelloFrame>;
 
@@ -141,28 +142,50 @@ function unsubscribe(session: Session, frame: UnsubscribeFrame): void {
   replyOk(session, frame.id);
 }
 
+function encodeReplyError(id: string, code: ReplyErrorCode): string {
+  return encodeServerFrame({
+    type: 'reply',
+    id,
+    ok: false,
+    error: { code, message: REPLY_MESSAGE[code] },
+  });
+}
+
+/**
+ * Requests are de-duplicated per user (and device, when the client names one) by id: a
+ * client re-sends an unanswered request after reconnecting, on a new session, and the
+ * handler must run once. The duplicate is answered with the original reply.
+ */
 async function request(session: Session, frame: RequestFrame): Promise<void> {
   const hook = session.context.options.onMessage;
   if (hook === undefined) return replyError(session, frame.id, ReplyErrorCode.NOT_SUPPORTED);
+  const { userStream, device } = profileOf(session);
+  const key = JSON.stringify([device ?? null, frame.id]);
+  const text = await session.context.requests.run(userStream, key, () =>
+    answer(session, hook, frame),
+  );
+  session.sendEncoded(text);
+}
+
+/** Run `onMessage` and encode its reply frame; never rejects for the hook's own errors. */
+async function answer(session: Session, hook: OnMessage, frame: RequestFrame): Promise<string> {
   let data: unknown;
   try {
     data = await hook(session.info(), frame.data);
   } catch (error) {
-    if (error instanceof ForbiddenError) {
-      return replyError(session, frame.id, ReplyErrorCode.FORBIDDEN);
-    }
+    if (error instanceof ForbiddenError)
+      return encodeReplyError(frame.id, ReplyErrorCode.FORBIDDEN);
     session.report(error, 'onMessage failed');
-    return replyError(session, frame.id, ReplyErrorCode.HANDLER_ERROR);
+    return encodeReplyError(frame.id, ReplyErrorCode.HANDLER_ERROR);
   }
-  if (!session.isOpen) return;
   try {
-    session.send(
+    return encodeServerFrame(
       data === undefined
         ? { type: 'reply', id: frame.id, ok: true }
         : { type: 'reply', id: frame.id, ok: true, data },
     );
   } catch (error) {
     session.report(error, 'onMessage returned a value that cannot be sent as JSON');
-    replyError(session, frame.id, ReplyErrorCode.HANDLER_ERROR);
+    return encodeReplyError(frame.id, ReplyErrorCode.HANDLER_ERROR);
   }
 }

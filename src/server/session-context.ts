@@ -14,6 +14,7 @@ import type { Emitter } from './events.js';
 import type { HeartbeatSweep } from './heartbeat-sweep.js';
 import type { ResolvedOptions } from './options.js';
 import type { Registry } from './registry.js';
+import type { RequestDedupe } from './request-dedupe.js';
 import type { Session } from './session.js';
 import type { Connection, GatewayEvents } from './types.js';
 
@@ -33,6 +34,8 @@ export interface SessionContext {
   readonly sweep: HeartbeatSweep;
   readonly events: Emitter<GatewayEvents>;
   readonly counters: Counters;
+  /** Replies of recent requests per user, so a re-sent request is answered, not re-run. */
+  readonly requests: RequestDedupe;
   /** The transport connection is gone; stop tracking it. */
   forget(session: Session): void;
 }

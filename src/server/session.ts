@@ -155,6 +155,11 @@ export class Session implements ConnectionHandler, SweptSession {
     return this.#write(encodeServerFrame(frame));
   }
 
+  /** Write a frame that is already encoded (a remembered reply). False when the session is gone. */
+  sendEncoded(text: string): boolean {
+    return this.#write(text);
+  }
+
   /** Fan-out entry: write an already serialized push, or hold it while the stream replays. */
   deliver(stream: string, epoch: string, offset: number, text: string): boolean {
     if (this.#state.kind !== 'open') return false;
