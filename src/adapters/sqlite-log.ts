@@ -34,7 +34,10 @@ export const DEFAULT_TRIM_EVERY_APPENDS = 100;
 
 /** Options of the log itself, whatever connection it uses. */
 export interface SqliteLogTuning extends CommitOptions {
-  /** How many messages, and for how long, each stream keeps. */
+  /**
+   * How many messages, and for how long, each stream keeps.
+   * @default { maxMessages: 10_000, maxAgeMs: 86_400_000 } (see {@link RetentionOptions})
+   */
   readonly retention?: RetentionOptions;
   /** Time source of age-based retention (not of commits). @default the system clock */
   readonly clock?: Clock;
