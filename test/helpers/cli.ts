@@ -4,7 +4,9 @@
  * signal. Every wait is bounded; a process left running is killed on dispose.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI. Tests run it from `dist/`, as users do. */
@@ -58,7 +60,11 @@ export interface RunningCli extends AsyncDisposable {
 
 function spawnCli(args: readonly string[], env: CliOptions['env']): ChildProcess {
   assertBuilt();
-  return spawn(process.execPath, [CLI_PATH, ...args], {
+  // Each run gets a working directory of its own, so the default `./lifeline-data` store
+  // is fresh for every test and nothing is written into the repository.
+  const cwd = mkdtempSync(join(tmpdir(), 'lifeline-cli-'));
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    cwd,
     env: {
       ...process.env,
       // Start from a clean slate: the developer's own keys must not leak into a test.
@@ -68,6 +74,8 @@ function spawnCli(args: readonly string[], env: CliOptions['env']): ChildProcess
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.once('exit', () => rmSync(cwd, { recursive: true, force: true }));
+  return child;
 }
 
 function exitOf(child: ChildProcess): Promise<Exit> {
