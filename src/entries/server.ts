@@ -94,3 +94,18 @@ export {
   type StreamPosition,
 } from '../protocol/index.js';
 export type { Clock } from '../env/index.js';
+export {
+  createSqliteStore,
+  type SqliteStore,
+  type SqliteStoreOptions,
+} from '../adapters/sqlite-store.js';
+export { createSqliteLog, type SqliteLogOptions } from '../adapters/sqlite-log.js';
+export { createSqliteAckStore, type SqliteAckStoreOptions } from '../adapters/sqlite-acks.js';
+export {
+  StoreError,
+  StoreErrorCode,
+  StoreOpenError,
+  StoreClosedError,
+  StoreWriteError,
+  StoreQueryError,
+} from '../adapters/sqlite-errors.js';
