@@ -4,8 +4,10 @@
  */
 export async function waitFor<T>(
   assertion: () => T | Promise<T>,
-  { timeoutMs = 5_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
+  options: number | { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
+  const { timeoutMs = 5_000, intervalMs = 10 } =
+    typeof options === 'number' ? { timeoutMs: options } : options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -104,17 +104,7 @@ export async function assertClosedWith(
 }
 
 /** Retry an assertion until it passes or the time is up; never a fixed sleep. */
-export async function waitFor<T>(assertion: () => T | Promise<T>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { waitFor } from '../helpers/wait.js';
 
 /** The system clock, counting timers that are still pending. */
 export function countingClock(): Clock & { readonly pending: number } {
