@@ -62,8 +62,25 @@ export interface UnsubscribeFrame {
   readonly channel: string;
 }
 
+/**
+ * Replay a stream from a position the client has: sent when a push skipped offsets (a live
+ * gap). The gateway replays what follows `positions` (or answers with `resync`), then
+ * answers with `reply`.
+ */
+export interface ResumeFrame {
+  readonly type: 'resume';
+  readonly id: string;
+  readonly positions: readonly StreamPosition[];
+}
+
 export type ClientFrame =
-  HelloFrame | PingFrame | AckFrame | RequestFrame | SubscribeFrame | UnsubscribeFrame;
+  | HelloFrame
+  | PingFrame
+  | AckFrame
+  | RequestFrame
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | ResumeFrame;
 
 // ---------------------------------------------------------------- server → client
 
@@ -122,7 +139,31 @@ export interface CloseFrame {
   readonly retryAfterMs?: number;
 }
 
-export type ServerFrame = WelcomeFrame | PongFrame | PushFrame | ReplyFrame | CloseFrame;
+/**
+ * Why a position could not be served completely:
+ * - `epoch_changed`: the stream's history was lost since (or the position is of another
+ *   gateway's history);
+ * - `trimmed`: retention dropped messages after the position;
+ * - `ahead`: the position is beyond the newest message of the stream.
+ */
+export type ResyncReason = 'epoch_changed' | 'trimmed' | 'ahead';
+
+/**
+ * The gateway cannot serve everything after the position a client resumed from. Delivery
+ * of `stream` continues after `epoch`/`offset` (the next push is `offset + 1` of `epoch`);
+ * both are absent when the stream has no history at all. The messages in between are not
+ * sent: the application has to re-fetch its state.
+ */
+export interface ResyncFrame {
+  readonly type: 'resync';
+  readonly stream: string;
+  readonly reason: ResyncReason;
+  readonly epoch?: string;
+  readonly offset?: number;
+}
+
+export type ServerFrame =
+  WelcomeFrame | PongFrame | PushFrame | ReplyFrame | CloseFrame | ResyncFrame;
 
 export type ClientFrameType = ClientFrame['type'];
 export type ServerFrameType = ServerFrame['type'];

@@ -13,6 +13,8 @@ import type {
   ReplyError,
   CloseFrame,
   PushFrame,
+  ResyncFrame,
+  ResyncReason,
   WelcomeFrame,
 } from './frames.js';
 
@@ -22,8 +24,10 @@ export const MAX_ID_LENGTH = 64;
 export const MAX_TOKEN_LENGTH = 8192;
 /** Longest stream, channel, device or client name, in characters. */
 export const MAX_NAME_LENGTH = 200;
-/** Most positions in one `hello.resume` or `ack`. */
+/** Most positions in one `hello.resume`, `resume` or `ack`. */
 export const MAX_POSITIONS = 1000;
+/** Every {@link ResyncReason}, in the order PROTOCOL.md lists them. */
+export const RESYNC_REASONS: readonly ResyncReason[] = ['epoch_changed', 'trimmed', 'ahead'];
 /** Channel names: letters, digits and `_ - . : @ /`, 1 to {@link MAX_NAME_LENGTH} characters. */
 export const CHANNEL_PATTERN = /^[A-Za-z0-9_\-.:@/]{1,200}$/;
 
@@ -76,13 +80,21 @@ function channel(obj: Obj, where: string): string {
 }
 
 function positions(obj: Obj, key: string, where: string): StreamPosition[] {
-  const v = obj[key];
-  if (!Array.isArray(v) || v.length > MAX_POSITIONS) {
-    fail(`${where}.${key} must be an array of at most ${MAX_POSITIONS} positions`);
+  return validatePositions(obj[key], `${where}.${key}`);
+}
+
+/**
+ * Validate a list of stream positions as frames carry them (at most {@link MAX_POSITIONS},
+ * names and epochs within their limits). Also used for positions a client kept in storage.
+ * Throws {@link ProtocolError}.
+ */
+export function validatePositions(value: unknown, where: string): StreamPosition[] {
+  if (!Array.isArray(value) || value.length > MAX_POSITIONS) {
+    fail(`${where} must be an array of at most ${MAX_POSITIONS} positions`);
   }
-  return v.map((p: unknown, i) => {
-    if (!isObject(p)) fail(`${where}.${key}[${i}] must be an object`);
-    const at = `${where}.${key}[${i}]`;
+  return value.map((p: unknown, i) => {
+    if (!isObject(p)) fail(`${where}[${i}] must be an object`);
+    const at = `${where}[${i}]`;
     return {
       stream: str(p, 'stream', MAX_NAME_LENGTH, at),
       epoch: str(p, 'epoch', MAX_ID_LENGTH, at),
@@ -154,6 +166,12 @@ export function validateClientFrame(f: Obj): ClientFrame {
         id: str(f, 'id', MAX_ID_LENGTH, 'unsubscribe'),
         channel: channel(f, 'unsubscribe'),
       };
+    case 'resume':
+      return {
+        type,
+        id: str(f, 'id', MAX_ID_LENGTH, 'resume'),
+        positions: positions(f, 'positions', 'resume'),
+      };
     default:
       return fail(`unknown client frame type ${JSON.stringify(type).slice(0, 40)}`);
   }
@@ -165,6 +183,25 @@ function replyError(f: Obj): ReplyError {
   const message = e['message'];
   if (typeof message !== 'string') fail('reply.error.message must be a string');
   return { code: str(e, 'code', MAX_NAME_LENGTH, 'reply.error'), message };
+}
+
+function resync(f: Obj): ResyncFrame {
+  const stream = str(f, 'stream', MAX_NAME_LENGTH, 'resync');
+  const reason = f['reason'];
+  if (!RESYNC_REASONS.includes(reason as ResyncReason)) {
+    fail(`resync.reason must be one of ${RESYNC_REASONS.join(', ')}`);
+  }
+  const r = reason as ResyncReason;
+  if (f['epoch'] === undefined && f['offset'] === undefined) {
+    return { type: 'resync', stream, reason: r };
+  }
+  return {
+    type: 'resync',
+    stream,
+    reason: r,
+    epoch: str(f, 'epoch', MAX_ID_LENGTH, 'resync'),
+    offset: offset(f, 'offset', 'resync'),
+  };
 }
 
 /** Validate a value already parsed from JSON as a server frame. */
@@ -214,6 +251,8 @@ export function validateServerFrame(f: Obj): ServerFrame {
         retryAfterMs === undefined ? { type, code, reason } : { type, code, reason, retryAfterMs }
       ) satisfies CloseFrame;
     }
+    case 'resync':
+      return resync(f);
     default:
       return fail(`unknown server frame type ${JSON.stringify(type).slice(0, 40)}`);
   }
