@@ -1,6 +1,7 @@
 /**
  * What an open session does with each client frame other than `hello`: answer pings,
- * record acks, run the subscription and request hooks, and always reply.
+ * record acks, run the subscription and request hooks, replay streams on `resume`, and
+ * always reply.
  *
  * Hooks are application code: whatever they throw becomes a `reply` with a safe,
  * generic message (PROTOCOL.md §5), is logged, and leaves the session open.
@@ -16,6 +17,8 @@ import {
   type ClientFrame,
   type HelloFrame,
   type RequestFrame,
+  type ResumeFrame,
+  type StreamPosition,
   type SubscribeFrame,
   type UnsubscribeFrame,
 } from '../protocol/index.js';
@@ -67,6 +70,10 @@ export function handleOpenFrame(session: Session, frame: OpenFrame): void {
       // Serialized too: an unsubscribe must not overtake the subscribe before it.
       session.serial(() => Promise.resolve(unsubscribe(session, frame)));
       return;
+    case 'resume':
+      // Serialized with subscriptions: a resume must see the channels subscribed before it.
+      session.serial(() => resume(session, frame));
+      return;
     case 'request':
       // Requests are independent of each other and may be answered out of order.
       request(session, frame).catch((error: unknown) =>
@@ -76,15 +83,18 @@ export function handleOpenFrame(session: Session, frame: OpenFrame): void {
   }
 }
 
+/** Whether the session receives `stream`: its user's inbox or a channel it subscribed to. */
+function receives(session: Session, profile: Profile, stream: string): boolean {
+  if (stream === profile.userStream) return true;
+  const channel = channelOfStream(stream);
+  return channel !== undefined && session.channels.has(channel);
+}
+
 function ack(session: Session, frame: AckFrame): void {
   const profile = profileOf(session);
   // Only streams this session receives are recorded, so a client cannot grow the store
   // with made-up stream names.
-  const positions = frame.positions.filter((p) => {
-    if (p.stream === profile.userStream) return true;
-    const channel = channelOfStream(p.stream);
-    return channel !== undefined && session.channels.has(channel);
-  });
+  const positions = frame.positions.filter((p) => receives(session, profile, p.stream));
   if (positions.length === 0) return;
   const consumer = { userId: profile.userId, tenantId: profile.tenantId, device: profile.device };
   session.context.options.ackStore
@@ -133,6 +143,25 @@ async function subscribe(session: Session, frame: SubscribeFrame): Promise<void>
   if (from !== undefined) session.beginCatchUp({ stream, epoch: from.epoch, offset: from.offset });
   if (!replyOk(session, id)) return;
   if (from !== undefined) await session.runCatchUp(stream);
+}
+
+/**
+ * Replay streams from the client's positions (a live gap, PROTOCOL.md §10.3), one after
+ * another, then reply: when the reply is written, every replayed and held push is too.
+ */
+async function resume(session: Session, frame: ResumeFrame): Promise<void> {
+  const profile = profileOf(session);
+  const wanted = new Map<string, StreamPosition>();
+  for (const p of frame.positions) {
+    if (receives(session, profile, p.stream)) wanted.set(p.stream, p);
+  }
+  // Held from now on, all of them: a later stream's pushes wait while an earlier one replays.
+  for (const position of wanted.values()) session.beginCatchUp(position);
+  for (const stream of wanted.keys()) {
+    if (!session.isOpen) return;
+    await session.runCatchUp(stream);
+  }
+  replyOk(session, frame.id);
 }
 
 function unsubscribe(session: Session, frame: UnsubscribeFrame): void {

@@ -1,6 +1,7 @@
 /**
  * Catching a session up on a stream from a position it already has (`hello.resume`,
- * `subscribe.from`), without a gap or a duplicate where history meets live traffic.
+ * `subscribe.from`, `resume`), without a gap or a duplicate where history meets live
+ * traffic — or saying with `resync` that the position cannot be served (PROTOCOL.md §10).
  *
  * The session is listed as a receiver of the stream *before* the log is read, and live
  * pushes for that stream are held in a {@link CatchUp} instead of being written. After
@@ -8,9 +9,13 @@
  * already supplied them) and the rest are written in order. Whatever the timing of a
  * concurrent publish — appended before the read, after it, or fanned out in between —
  * each message reaches the session exactly once, in offset order.
+ *
+ * A resync moves the CatchUp to the stream's head instead: held pushes up to the head are
+ * dropped (the resync covers them) and the rest are written, so live delivery continues
+ * right after the position the `resync` frame announces.
  */
-import { encodeServerFrame } from '../protocol/index.js';
-import type { MessageLog } from '../storage/types.js';
+import { encodeServerFrame, type ResyncFrame, type ResyncReason } from '../protocol/index.js';
+import type { MessageLog, StreamHead } from '../storage/types.js';
 
 /** Messages read from the log per round trip while replaying. */
 export const REPLAY_BATCH = 256;
@@ -24,7 +29,7 @@ interface HeldPush {
 /** Replay state of one stream of one session. */
 export class CatchUp {
   /** Epoch of the client's position; history of another epoch is not replayed. */
-  readonly epoch: string;
+  epoch: string;
   /** Highest offset of {@link epoch} the client has (from its position, then from replay). */
   lastSent: number;
   readonly held: HeldPush[] = [];
@@ -39,19 +44,44 @@ export class CatchUp {
     this.held.push({ epoch, offset, text });
     this.heldBytes += text.length;
   }
+
+  /** Continue from the stream's head (or from nothing, when it has no history). */
+  rebase(head: StreamHead | undefined): void {
+    // No epoch is the empty string, which no log assigns: every held push is newer.
+    this.epoch = head?.epoch ?? '';
+    this.lastSent = head?.offset ?? 0;
+  }
 }
 
 export interface ReplayTarget {
   /** Write one push frame; false when the session can no longer take frames. */
   writePush(text: string, encoded: boolean): boolean;
+  /** Write a `resync` frame; false when the session can no longer take frames. */
+  writeResync(frame: ResyncFrame): boolean;
   /** Is this replay still wanted (session open, stream still subscribed, same CatchUp)? */
   wants(stream: string, catchUp: CatchUp): boolean;
 }
 
 /**
- * Write the stream's history after `catchUp.lastSent`, then the live pushes held
- * meanwhile. A position of an epoch the log no longer has replays nothing: PROTOCOL.md
- * §4 says such a position is treated as absent.
+ * Whether the log can serve everything after a position, judged against the stream's
+ * head: `undefined` when it can, otherwise why not.
+ */
+export function judge(
+  position: { readonly epoch: string; readonly offset: number },
+  head: StreamHead | undefined,
+): ResyncReason | undefined {
+  if (head === undefined || head.epoch !== position.epoch) return 'epoch_changed';
+  if (position.offset > head.offset) return 'ahead';
+  if (position.offset < head.firstOffset - 1) return 'trimmed';
+  return undefined;
+}
+
+/** The replay ended early because the session went away or the replay is no longer wanted. */
+const STOPPED = Symbol('stopped');
+
+/**
+ * Write the stream's history after `catchUp.lastSent` — or a `resync` when it cannot be
+ * served completely — then the live pushes held meanwhile.
  */
 export async function replay(
   log: MessageLog,
@@ -59,24 +89,28 @@ export async function replay(
   catchUp: CatchUp,
   target: ReplayTarget,
 ): Promise<void> {
-  for (;;) {
-    const slice = await log.read(stream, catchUp.lastSent, REPLAY_BATCH);
-    if (!target.wants(stream, catchUp)) return;
-    if (slice === undefined || slice.epoch !== catchUp.epoch) break;
-    for (const m of slice.messages) {
-      const text = encodeServerFrame({
-        type: 'push',
-        id: m.id,
-        stream,
-        epoch: slice.epoch,
-        offset: m.offset,
-        data: m.data,
-        publishedAt: m.publishedAt,
-      });
-      if (!target.writePush(text, true)) return;
-      catchUp.lastSent = m.offset;
+  let head = await log.head(stream);
+  if (!target.wants(stream, catchUp)) return;
+  let problem: ResyncReason | typeof STOPPED | undefined = judge(
+    { epoch: catchUp.epoch, offset: catchUp.lastSent },
+    head,
+  );
+  if (problem === undefined && head !== undefined) {
+    problem = await copy(log, stream, catchUp, target, head.offset);
+    if (problem === STOPPED) return;
+    if (problem !== undefined) {
+      // The head read first is stale by now; the resync names the one that is current.
+      head = await log.head(stream);
+      if (!target.wants(stream, catchUp)) return;
     }
-    if (slice.messages.length < REPLAY_BATCH) break;
+  }
+  if (problem !== undefined) {
+    catchUp.rebase(head);
+    const frame: ResyncFrame =
+      head === undefined
+        ? { type: 'resync', stream, reason: problem }
+        : { type: 'resync', stream, reason: problem, epoch: head.epoch, offset: head.offset };
+    if (!target.writeResync(frame)) return;
   }
   for (const push of catchUp.held) {
     // Released from the hold before it is written, so the send-buffer check does not
@@ -86,4 +120,40 @@ export async function replay(
     if (!target.writePush(push.text, false)) return;
   }
   catchUp.held.length = 0;
+}
+
+/**
+ * Copy history from the log, checking that it is contiguous: retention may drop messages
+ * between the head check and the reads, and a replay with a hole must not pass as whole.
+ */
+async function copy(
+  log: MessageLog,
+  stream: string,
+  catchUp: CatchUp,
+  target: ReplayTarget,
+  headOffset: number,
+): Promise<ResyncReason | typeof STOPPED | undefined> {
+  for (;;) {
+    const slice = await log.read(stream, catchUp.lastSent, REPLAY_BATCH);
+    if (!target.wants(stream, catchUp)) return STOPPED;
+    if (slice === undefined || slice.epoch !== catchUp.epoch) return 'epoch_changed';
+    for (const m of slice.messages) {
+      if (m.offset !== catchUp.lastSent + 1) return 'trimmed';
+      const text = encodeServerFrame({
+        type: 'push',
+        id: m.id,
+        stream,
+        epoch: slice.epoch,
+        offset: m.offset,
+        data: m.data,
+        publishedAt: m.publishedAt,
+      });
+      if (!target.writePush(text, true)) return STOPPED;
+      catchUp.lastSent = m.offset;
+    }
+    if (slice.messages.length < REPLAY_BATCH) break;
+  }
+  // Everything up to the head seen before the replay existed then; if the reads stopped
+  // short of it, retention removed the rest meanwhile.
+  return catchUp.lastSent < headOffset ? 'trimmed' : undefined;
 }

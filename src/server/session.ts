@@ -375,7 +375,11 @@ export class Session implements ConnectionHandler, SweptSession {
       .catch((error: unknown) => this.fail(error, 'unexpected error while handling a frame'));
   }
 
-  /** Hold live pushes of `position.stream` until {@link runCatchUp} has replayed history. */
+  /**
+   * Hold live pushes of `position.stream` until {@link runCatchUp} has replayed history
+   * (or announced a resync). Replaces a catch-up of the same stream that has not run: the
+   * newer position's replay reads every message the older one held from the log.
+   */
   beginCatchUp(position: StreamPosition): void {
     this.#catchUps.set(position.stream, new CatchUp(position.epoch, position.offset));
   }
@@ -394,6 +398,7 @@ export class Session implements ConnectionHandler, SweptSession {
           if (encoded) this.context.counters.pushesEncoded++;
           return this.#writePush(text);
         },
+        writeResync: (frame) => this.send(frame),
         wants: (s, c) => this.isOpen && this.#catchUps.get(s) === c,
       });
     } finally {

@@ -45,11 +45,18 @@ test('hello.resume replays missed inbox messages before live ones', async () => 
   assert.equal(results[0]?.positions[0]?.epoch, epoch);
 });
 
-test('a resume position of another epoch replays nothing', async () => {
+test('a resume position of another epoch replays nothing and says resync', async () => {
   await using fx = await startGateway();
-  await fx.gateway.publish({ to: { user: 'alice' }, data: 1 });
+  const { positions } = await fx.gateway.publish({ to: { user: 'alice' }, data: 1 });
   const { client } = await fx.open('u:alice', {
     resume: [{ stream: 'user:alice', epoch: 'from-another-process', offset: 0 }],
+  });
+  assert.deepEqual(await client.next(), {
+    type: 'resync',
+    stream: 'user:alice',
+    reason: 'epoch_changed',
+    epoch: positions[0]?.epoch,
+    offset: 1,
   });
   client.send({ type: 'ping' });
   assert.deepEqual(await client.next(), { type: 'pong' });
