@@ -114,6 +114,80 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [upward(['cli', 'entries'])] }] },
   },
   {
+    // Framework bindings and mini-program adapters run where the client runs: no Node, no
+    // server libraries, nothing above the client layer.
+    files: ['src/bindings/**', 'src/platforms/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            nodeBuiltins,
+            serverLibs,
+            upward(['server', 'storage', 'broker', 'adapters', 'cli', 'entries']),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: [
+      'src/entries/vue.ts',
+      'src/entries/react.ts',
+      'src/entries/uniapp.ts',
+      'src/entries/wechat.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            nodeBuiltins,
+            serverLibs,
+            upward(['server', 'storage', 'broker', 'adapters', 'cli']),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Vue and React are optional peers: only their bindings import them. A rule of its
+    // own, so it adds to each layer's import rules instead of replacing them.
+    files: ['src/**'],
+    ignores: ['src/bindings/vue.ts', 'src/bindings/react.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['vue', 'vue/*', '@vue/*', 'react', 'react/*', 'react-dom', 'react-dom/*'],
+              message: 'Vue and React are optional peers: import them only in src/bindings/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/bindings/vue.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['react', 'react/*', 'react-dom', 'react-dom/*'] }] },
+      ],
+    },
+  },
+  {
+    files: ['src/bindings/react.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['vue', 'vue/*', '@vue/*'] }] },
+      ],
+    },
+  },
+  {
     files: ['src/cli/**', 'scripts/**', 'test/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },
