@@ -1,10 +1,21 @@
 /**
  * The SQLite {@link AckStore}: the highest acknowledged position per consumer and stream,
- * in the same database file as the log. `ack()` calls are group-committed like appends;
- * the keep-the-highest rule runs inside SQLite as a conditional upsert.
+ * and delivery receipts, in the same database file as the log. `ack()` and `record()`
+ * calls are group-committed like appends; the keep-the-highest rule runs inside SQLite as
+ * a conditional upsert.
  */
+import { systemClock, type Clock } from '../env/index.js';
 import type { StreamPosition } from '../protocol/index.js';
-import type { AckConsumer, AckStore } from '../storage/types.js';
+import { consumerKey } from '../storage/memory-acks.js';
+import { recordLimit } from '../storage/memory-records.js';
+import {
+  DEFAULT_RECEIPT_MAX_AGE_MS,
+  type AckConsumer,
+  type AckerPosition,
+  type AckStore,
+  type Receipt,
+  type ReceiptRetentionOptions,
+} from '../storage/types.js';
 import {
   createCommitter,
   type CommitOptions,
@@ -19,13 +30,24 @@ import {
 } from './sqlite-driver.js';
 import { query, StoreClosedError } from './sqlite-errors.js';
 
+/** Options of the ack store itself, whatever connection it uses. */
+export interface SqliteAckTuning extends CommitOptions {
+  /**
+   * How long receipts are kept (`maxPerStream` applies to the memory store only).
+   * @default { maxAgeMs: 86_400_000 }
+   */
+  readonly receipts?: ReceiptRetentionOptions;
+  /** Time source of receipt retention. @default the system clock */
+  readonly clock?: Clock;
+}
+
 /** An ack store on a database file it opens, and closes on `close()`. */
-export interface SqliteAckFileOptions extends CommitOptions, SqliteOpenOptions {
+export interface SqliteAckFileOptions extends SqliteAckTuning, SqliteOpenOptions {
   readonly db?: undefined;
 }
 
 /** An ack store on a connection the caller opened and closes. */
-export interface SqliteAckConnectionOptions extends CommitOptions {
+export interface SqliteAckConnectionOptions extends SqliteAckTuning {
   /** An open better-sqlite3 `Database`; the store adds its tables and pragmas. */
   readonly db: SqliteDatabase;
   readonly path?: undefined;
@@ -33,16 +55,32 @@ export interface SqliteAckConnectionOptions extends CommitOptions {
 
 export type SqliteAckStoreOptions = SqliteAckFileOptions | SqliteAckConnectionOptions;
 
-interface PendingAck {
-  readonly consumer: string;
-  readonly positions: readonly StreamPosition[];
+/** A queued write: positions to ack for a consumer, or a batch of receipts. */
+type PendingWrite = (
+  | { readonly consumer: string; readonly positions: readonly StreamPosition[] }
+  | { readonly receipts: readonly Receipt[] }
+) & {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
+};
+
+/** Receipts trimmed at most per retention pass. */
+const TRIM_BATCH = 10_000;
+
+interface ReceiptRow {
+  readonly kind: string;
+  readonly consumer: string;
+  readonly session: string | null;
+  readonly fromOffset: number;
+  readonly toOffset: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
 }
 
-function consumerKey(consumer: AckConsumer): string {
-  // The memory store's key: JSON keeps the three parts apart whatever the ids contain.
-  return JSON.stringify([consumer.tenantId ?? null, consumer.userId, consumer.device ?? null]);
+/** The consumer a {@link consumerKey} was made from. */
+function fromKey(key: string): AckConsumer {
+  const [tenantId, userId, device] = JSON.parse(key) as [string | null, string, string | null];
+  return { userId, tenantId: tenantId ?? undefined, device: device ?? undefined };
 }
 
 /**
@@ -53,12 +91,12 @@ export function createSqliteAckStore(options: SqliteAckStoreOptions): AckStore {
   if (options.db !== undefined) {
     prepareDatabase(options.db);
     const committer = createCommitter(options.db, options);
-    return attachSqliteAckStore(options.db, committer, () => committer.dispose());
+    return attachSqliteAckStore(options.db, committer, options, () => committer.dispose());
   }
   const db = openDatabase(options);
   try {
     const committer = createCommitter(db, options);
-    return attachSqliteAckStore(db, committer, () => {
+    return attachSqliteAckStore(db, committer, options, () => {
       committer.dispose();
       db.close();
     });
@@ -72,8 +110,15 @@ export function createSqliteAckStore(options: SqliteAckStoreOptions): AckStore {
 export function attachSqliteAckStore(
   db: SqliteDatabase,
   committer: Committer,
+  options: SqliteAckTuning,
   release: () => void,
 ): AckStore {
+  const clock = options.clock ?? systemClock;
+  const maxAgeMs = recordLimit(
+    options.receipts?.maxAgeMs,
+    DEFAULT_RECEIPT_MAX_AGE_MS,
+    'receipts.maxAgeMs',
+  );
   // A different epoch replaces the stored position: offsets of two epochs do not compare.
   const upsert = db.prepare(
     `INSERT INTO lifeline_acks (consumer, stream, epoch, acked_offset) VALUES (?, ?, ?, ?)
@@ -85,9 +130,31 @@ export function attachSqliteAckStore(
     `SELECT stream, epoch, acked_offset AS "offset" FROM lifeline_acks
       WHERE consumer = ? ORDER BY stream`,
   );
+  const selectAckers = db.prepare<{ consumer: string; offset: number }>(
+    `SELECT consumer, acked_offset AS "offset" FROM lifeline_acks
+      WHERE stream = ? AND epoch = ? AND acked_offset >= ? ORDER BY consumer LIMIT ?`,
+  );
+  const insertReceipt = db.prepare(
+    `INSERT INTO lifeline_receipts
+       (stream, kind, consumer, session, epoch, from_offset, to_offset, first_at, last_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const selectReceipts = db.prepare<ReceiptRow>(
+    `SELECT kind, consumer, session, from_offset AS fromOffset, to_offset AS toOffset,
+            first_at AS firstAt, last_at AS lastAt
+       FROM lifeline_receipts
+      WHERE stream = ? AND to_offset >= ? AND epoch = ? AND last_at > ?
+      ORDER BY to_offset, seq LIMIT ?`,
+  );
+  // Receipts arrive in time order, so the oldest rows are a prefix of the table.
+  const deleteOld = db.prepare(
+    `DELETE FROM lifeline_receipts WHERE seq IN (
+       SELECT seq FROM lifeline_receipts ORDER BY seq LIMIT ${TRIM_BATCH}
+     ) AND last_at <= ?`,
+  );
 
-  let pending: PendingAck[] = [];
-  let inFlight: PendingAck[] = [];
+  let pending: PendingWrite[] = [];
+  let inFlight: PendingWrite[] = [];
   let closed: Promise<void> | undefined;
 
   const participant: CommitParticipant = {
@@ -97,9 +164,29 @@ export function attachSqliteAckStore(
       return inFlight.length;
     },
     write() {
-      for (const { consumer, positions } of inFlight) {
-        for (const p of positions) upsert.run(consumer, p.stream, p.epoch, p.offset);
+      let recorded = false;
+      for (const item of inFlight) {
+        if ('positions' in item) {
+          for (const p of item.positions) upsert.run(item.consumer, p.stream, p.epoch, p.offset);
+          continue;
+        }
+        recorded = true;
+        for (const r of item.receipts) {
+          insertReceipt.run(
+            r.stream,
+            r.kind,
+            consumerKey(r.consumer),
+            r.session ?? null,
+            r.epoch,
+            r.fromOffset,
+            r.toOffset,
+            r.firstAt,
+            r.lastAt,
+          );
+        }
       }
+      // Once per batch of receipts: the gateway writes them every few seconds.
+      if (recorded && maxAgeMs !== Number.POSITIVE_INFINITY) deleteOld.run(clock.now() - maxAgeMs);
     },
     settle(error) {
       const done = inFlight;
@@ -112,6 +199,28 @@ export function attachSqliteAckStore(
   };
   const leave = committer.join(participant);
 
+  function enqueue(
+    write:
+      { consumer: string; positions: readonly StreamPosition[] } | { receipts: readonly Receipt[] },
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      pending.push({ ...write, resolve, reject });
+      committer.schedule();
+    });
+  }
+
+  function ensureOpen(what: string): void {
+    if (closed !== undefined) {
+      throw new StoreClosedError(`Cannot ${what}: the ack store is closed.`);
+    }
+  }
+
+  function checkLimit(limit: number): void {
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    }
+  }
+
   return {
     ack(consumer, positions) {
       if (closed !== undefined) {
@@ -120,18 +229,54 @@ export function attachSqliteAckStore(
       if (positions.length === 0) return Promise.resolve();
       // Copied: the caller may reuse its array before the commit runs.
       const copy = positions.map((p) => ({ stream: p.stream, epoch: p.epoch, offset: p.offset }));
-      return new Promise<void>((resolve, reject) => {
-        pending.push({ consumer: consumerKey(consumer), positions: copy, resolve, reject });
-        committer.schedule();
-      });
+      return enqueue({ consumer: consumerKey(consumer), positions: copy });
     },
 
     acked(consumer) {
       return query('acked', () => {
-        if (closed !== undefined) {
-          throw new StoreClosedError('Cannot read acks: the ack store is closed.');
-        }
+        ensureOpen('read acks');
         return select.all(consumerKey(consumer));
+      });
+    },
+
+    ackers(stream, q) {
+      return query('ackers', () => {
+        checkLimit(q.limit);
+        ensureOpen('read acks');
+        return selectAckers
+          .all(stream, q.epoch, q.minOffset, q.limit)
+          .map((row): AckerPosition => ({ consumer: fromKey(row.consumer), offset: row.offset }));
+      });
+    },
+
+    record(receipts) {
+      if (closed !== undefined) {
+        return Promise.reject(
+          new StoreClosedError('Cannot record receipts: the ack store is closed.'),
+        );
+      }
+      if (receipts.length === 0) return Promise.resolve();
+      return enqueue({ receipts: [...receipts] });
+    },
+
+    receipts(stream, q) {
+      return query('receipts', () => {
+        checkLimit(q.limit);
+        ensureOpen('read receipts');
+        const oldest = maxAgeMs === Number.POSITIVE_INFINITY ? -Infinity : clock.now() - maxAgeMs;
+        return selectReceipts
+          .all(stream, q.minOffset, q.epoch, oldest, q.limit)
+          .map((row): Receipt => ({
+            kind: row.kind === 'delivered' ? 'delivered' : 'acked',
+            stream,
+            epoch: q.epoch,
+            consumer: fromKey(row.consumer),
+            ...(row.session === null ? {} : { session: row.session }),
+            fromOffset: row.fromOffset,
+            toOffset: row.toOffset,
+            firstAt: row.firstAt,
+            lastAt: row.lastAt,
+          }));
       });
     },
 

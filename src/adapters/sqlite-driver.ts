@@ -43,7 +43,7 @@ type DatabaseConstructor = new (path: string, options?: { timeout?: number }) =>
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
 /** Version written to `PRAGMA user_version` once the tables below exist. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface SqliteOpenOptions {
   /** The database file; created when missing (its directory must exist). */
@@ -56,8 +56,9 @@ export interface SqliteOpenOptions {
   readonly busyTimeoutMs?: number;
 }
 
-// Offset columns carry a prefix because OFFSET is an SQL keyword. No foreign keys: every write goes through this adapter, and checking them would cost
-// a lookup per appended message.
+// Offset columns carry a prefix because OFFSET is an SQL keyword. No foreign keys: every
+// write goes through this adapter, and checking them would cost a lookup per appended
+// message.
 const SCHEMA_V1 = `
   CREATE TABLE IF NOT EXISTS lifeline_streams (
     id INTEGER PRIMARY KEY,
@@ -82,6 +83,54 @@ const SCHEMA_V1 = `
     PRIMARY KEY (consumer, stream)
   ) STRICT, WITHOUT ROWID;
 `;
+
+// Version 2: TTL and requireAck per message, publish records (status by id, idempotency
+// keys), receipts (delivery and ack times), and acks by stream.
+// - The requireAck index is partial: it costs nothing for the messages that do not ask.
+// - Publish records and receipts are kept in insertion order (rowid), which is time
+//   order, so retention deletes a prefix. Ids are time-ordered too, so the id index is
+//   appended to rather than written at random pages.
+// - The acks index holds (stream, consumer) only: an ack that raises an offset does not
+//   touch it.
+const MIGRATE_V1_TO_V2 = `
+  ALTER TABLE lifeline_messages ADD COLUMN expires_at REAL;
+  ALTER TABLE lifeline_messages ADD COLUMN require_ack INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX lifeline_messages_require_ack
+    ON lifeline_messages (stream_id, msg_offset) WHERE require_ack = 1;
+  CREATE TABLE lifeline_publishes (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    published_at REAL NOT NULL,
+    expires_at REAL,
+    require_ack INTEGER NOT NULL,
+    positions TEXT NOT NULL, -- JSON [[stream, epoch, offset], ...]
+    idempotency_key TEXT,
+    fingerprint TEXT
+  ) STRICT;
+  CREATE INDEX lifeline_publishes_id ON lifeline_publishes (id);
+  CREATE UNIQUE INDEX lifeline_publishes_key
+    ON lifeline_publishes (idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE TABLE lifeline_receipts (
+    seq INTEGER PRIMARY KEY,
+    stream TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    session TEXT,
+    epoch TEXT NOT NULL,
+    from_offset INTEGER NOT NULL,
+    to_offset INTEGER NOT NULL,
+    first_at REAL NOT NULL,
+    last_at REAL NOT NULL
+  ) STRICT;
+  CREATE INDEX lifeline_receipts_stream ON lifeline_receipts (stream, to_offset);
+  CREATE INDEX lifeline_acks_stream ON lifeline_acks (stream, consumer);
+`;
+
+/** Schema changes by the version they lead to; applied in order from the file's version. */
+const MIGRATIONS: readonly (readonly [version: number, sql: string])[] = [
+  [1, SCHEMA_V1],
+  [2, MIGRATE_V1_TO_V2],
+];
 
 let driver: DatabaseConstructor | undefined;
 
@@ -121,7 +170,7 @@ function migrate(db: SqliteDatabase, path: string): void {
           `version ${SCHEMA_VERSION}. Upgrade Lifeline or use another data directory.`,
       );
     }
-    db.exec(SCHEMA_V1);
+    for (const [to, sql] of MIGRATIONS) if (to > found) db.exec(sql);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     db.exec('COMMIT');
   } catch (error) {

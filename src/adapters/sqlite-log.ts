@@ -1,17 +1,25 @@
 /**
  * The SQLite {@link MessageLog}: durable, ordered per-stream history in one database
- * file. Appends are group-committed (see sqlite-commit.ts). Offsets are assigned inside
+ * file. Publishes are group-committed (see sqlite-commit.ts). Offsets are assigned inside
  * the commit from the stream's stored head, so a stream's epoch and offsets survive a
- * restart, and two processes sharing the file never hand out the same position.
+ * restart, and two processes sharing the file never hand out the same position. A
+ * publish's messages, its record and its idempotency key are written in one transaction,
+ * and the key is checked inside it, so concurrent duplicates publish once.
  */
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../env/index.js';
-import { InvalidOptionError } from '../protocol/index.js';
+import { InvalidOptionError, type StreamPosition } from '../protocol/index.js';
+import { checkPublish } from '../storage/publish-check.js';
 import type {
   LoggedMessage,
   LogMessage,
   LogPosition,
+  LogPublish,
+  LogPublished,
+  LogSlice,
   MessageLog,
+  PublishRecord,
+  RecordRetentionOptions,
   RetentionOptions,
 } from '../storage/types.js';
 import {
@@ -27,6 +35,7 @@ import {
   type SqliteOpenOptions,
 } from './sqlite-driver.js';
 import { query, StoreClosedError } from './sqlite-errors.js';
+import { createSqliteRecords } from './sqlite-records.js';
 import { createRetention, type StreamRow } from './sqlite-retention.js';
 
 /** Default of {@link SqliteLogTuning.trimEveryAppends}. */
@@ -39,6 +48,11 @@ export interface SqliteLogTuning extends CommitOptions {
    * @default { maxMessages: 10_000, maxAgeMs: 86_400_000 } (see {@link RetentionOptions})
    */
   readonly retention?: RetentionOptions;
+  /**
+   * How many publish records, and for how long, the log keeps (idempotency keys, status).
+   * @default { maxAgeMs: 86_400_000, maxCount: 10_000_000 } (see {@link RecordRetentionOptions})
+   */
+  readonly records?: RecordRetentionOptions;
   /** Time source of age-based retention (not of commits). @default the system clock */
   readonly clock?: Clock;
   /**
@@ -64,15 +78,13 @@ export interface SqliteLogConnectionOptions extends SqliteLogTuning {
 
 export type SqliteLogOptions = SqliteLogFileOptions | SqliteLogConnectionOptions;
 
-interface PendingAppend {
-  readonly stream: string;
-  readonly id: string;
+interface PendingPublish {
+  readonly entry: LogPublish;
   readonly json: string;
-  readonly publishedAt: number;
-  readonly resolve: (position: LogPosition) => void;
+  readonly resolve: (published: LogPublished) => void;
   readonly reject: (error: Error) => void;
-  epoch: string;
-  offset: number;
+  /** Set inside the commit; handed to `resolve` once it succeeded. */
+  result: LogPublished | undefined;
 }
 
 interface MessageRow {
@@ -80,6 +92,19 @@ interface MessageRow {
   readonly id: string;
   readonly data: string;
   readonly publishedAt: number;
+  readonly expiresAt: number | null;
+  readonly requireAck: number;
+}
+
+function toMessage(r: MessageRow): LoggedMessage {
+  return {
+    id: r.id,
+    data: JSON.parse(r.data) as unknown,
+    publishedAt: r.publishedAt,
+    offset: r.offset,
+    ...(r.expiresAt === null ? {} : { expiresAt: r.expiresAt }),
+    ...(r.requireAck === 1 ? { requireAck: true } : {}),
+  };
 }
 
 /**
@@ -132,21 +157,30 @@ export function attachSqliteLog(
   );
   const setLast = db.prepare('UPDATE lifeline_streams SET last_offset = ? WHERE id = ?');
   const insertMessage = db.prepare(
-    `INSERT INTO lifeline_messages (stream_id, msg_offset, id, data, published_at)
-     VALUES (?, ?, ?, ?, ?)`,
+    `INSERT INTO lifeline_messages
+       (stream_id, msg_offset, id, data, published_at, expires_at, require_ack)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
+  const messageColumns = `msg_offset AS "offset", id, data, published_at AS publishedAt,
+    expires_at AS expiresAt, require_ack AS requireAck`;
   const selectMessages = db.prepare<MessageRow>(
-    `SELECT msg_offset AS "offset", id, data, published_at AS publishedAt
-       FROM lifeline_messages WHERE stream_id = ? AND msg_offset > ?
-      ORDER BY msg_offset LIMIT ?`,
+    `SELECT ${messageColumns} FROM lifeline_messages
+      WHERE stream_id = ? AND msg_offset > ? ORDER BY msg_offset LIMIT ?`,
   );
+  // `require_ack = 1` is spelled as in the partial index, so SQLite uses it.
+  const selectRequired = db.prepare<MessageRow>(
+    `SELECT ${messageColumns} FROM lifeline_messages
+      WHERE stream_id = ? AND msg_offset > ? AND require_ack = 1 ORDER BY msg_offset LIMIT ?`,
+  );
+  const records = createSqliteRecords(db, options.records);
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
 
-  let pending: PendingAppend[] = [];
-  let inFlight: PendingAppend[] = [];
+  let pending: PendingPublish[] = [];
+  let inFlight: PendingPublish[] = [];
   let closed: Promise<void> | undefined;
+  let recordsSinceTrim = 0;
 
   function loadOrCreate(stream: string): StreamRow {
     const row = selectStream.get(stream);
@@ -158,6 +192,57 @@ export function attachSqliteLog(
     return { id, epoch, last: 0, first: 1 };
   }
 
+  /** Write one publish inside the commit's transaction; returns its outcome. */
+  function write(
+    item: PendingPublish,
+    rows: Map<string, { row: StreamRow; before: number }>,
+    now: number,
+  ): LogPublished {
+    const { entry, json } = item;
+    const { message, idempotency } = entry;
+    if (idempotency !== undefined) {
+      const earlier = records.byKey(idempotency.key, idempotency.since, now);
+      if (earlier !== undefined) return { duplicate: true, record: earlier };
+    }
+    const positions: StreamPosition[] = [];
+    for (const stream of entry.streams) {
+      let found = rows.get(stream);
+      if (found === undefined) {
+        const row = loadOrCreate(stream);
+        found = { row, before: row.last };
+        rows.set(stream, found);
+      }
+      const offset = ++found.row.last;
+      insertMessage.run(
+        found.row.id,
+        offset,
+        message.id,
+        json,
+        message.publishedAt,
+        message.expiresAt ?? null,
+        message.requireAck === true ? 1 : 0,
+      );
+      positions.push({ stream, epoch: found.row.epoch, offset });
+    }
+    const record: PublishRecord = {
+      id: message.id,
+      publishedAt: message.publishedAt,
+      ...(message.expiresAt === undefined ? {} : { expiresAt: message.expiresAt }),
+      ...(message.requireAck === true ? { requireAck: true } : {}),
+      positions,
+      ...(idempotency === undefined
+        ? {}
+        : {
+            idempotencyKey: idempotency.key,
+            ...(idempotency.fingerprint === undefined
+              ? {}
+              : { fingerprint: idempotency.fingerprint }),
+          }),
+    };
+    records.insert(record);
+    return { duplicate: false, record };
+  }
+
   const participant: CommitParticipant = {
     take() {
       inFlight = pending;
@@ -166,19 +251,10 @@ export function attachSqliteLog(
     },
     write() {
       const rows = new Map<string, { row: StreamRow; before: number }>();
-      for (const item of inFlight) {
-        let entry = rows.get(item.stream);
-        if (entry === undefined) {
-          const row = loadOrCreate(item.stream);
-          entry = { row, before: row.last };
-          rows.set(item.stream, entry);
-        }
-        const offset = ++entry.row.last;
-        insertMessage.run(entry.row.id, offset, item.id, item.json, item.publishedAt);
-        item.epoch = entry.row.epoch;
-        item.offset = offset;
-      }
       const now = clock.now();
+      // In call order: a stream's offsets follow the order publishes were called in, and
+      // the second of two publishes with one key finds the first's record.
+      for (const item of inFlight) item.result = write(item, rows, now);
       for (const { row, before } of rows.values()) {
         setLast.run(row.last, row.id);
         // Amortized: a delete per stream per batch would double the cost of fan-out.
@@ -186,14 +262,19 @@ export function attachSqliteLog(
           retention.apply(row, now);
         }
       }
+      recordsSinceTrim += inFlight.length;
+      if (recordsSinceTrim >= trimEvery) {
+        recordsSinceTrim = 0;
+        records.trim(now);
+      }
     },
     settle(error) {
       const done = inFlight;
       inFlight = [];
-      // In call order, so a stream's appends resolve in offset order.
+      // In call order, so a stream's publishes resolve in offset order.
       for (const item of done) {
-        if (error === undefined) item.resolve({ epoch: item.epoch, offset: item.offset });
-        else item.reject(error);
+        if (error === undefined && item.result !== undefined) item.resolve(item.result);
+        else item.reject(error ?? new Error('publish was not written'));
       }
     },
   };
@@ -223,48 +304,73 @@ export function attachSqliteLog(
     if (closed !== undefined) throw new StoreClosedError(`Cannot ${what}: the log is closed.`);
   }
 
+  function readWith(
+    statement: typeof selectMessages,
+    stream: string,
+    afterOffset: number,
+    limit: number,
+  ): Promise<LogSlice | undefined> {
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      return Promise.reject(new RangeError(`limit must be a positive integer, got ${limit}`));
+    }
+    return query('read', () => {
+      ensureOpen('read');
+      const state = current(stream);
+      if (state === undefined) return undefined;
+      const rows = statement.all(state.row.id, afterOffset, limit);
+      return { epoch: state.row.epoch, messages: rows.map(toMessage) };
+    });
+  }
+
+  function publish(entry: LogPublish): Promise<LogPublished> {
+    if (closed !== undefined) {
+      return Promise.reject(new StoreClosedError('Cannot publish: the log is closed.'));
+    }
+    const problem = checkPublish(entry);
+    if (problem !== undefined) return Promise.reject(problem);
+    // Checked here, per message: a bad one must not fail the whole batch's commit.
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(entry.message.data);
+    } catch (cause) {
+      return Promise.reject(new TypeError('message.data is not serializable as JSON.', { cause }));
+    }
+    if (json === undefined) return Promise.reject(new TypeError('message.data is not JSON.'));
+    // Copied: the caller may change its arrays before the commit runs.
+    const copy: LogPublish = {
+      streams: [...entry.streams],
+      message: entry.message,
+      ...(entry.idempotency === undefined ? {} : { idempotency: { ...entry.idempotency } }),
+    };
+    const text = json;
+    return new Promise((resolve, reject) => {
+      pending.push({ entry: copy, json: text, resolve, reject, result: undefined });
+      committer.schedule();
+    });
+  }
+
   return {
-    append(stream: string, message: LogMessage): Promise<LogPosition> {
-      if (closed !== undefined) {
-        return Promise.reject(new StoreClosedError('Cannot append: the log is closed.'));
-      }
-      // Checked here, per message: a bad one must not fail the whole batch's commit.
-      let json: string | undefined;
-      try {
-        json = JSON.stringify(message.data);
-      } catch (cause) {
-        return Promise.reject(
-          new TypeError('message.data is not serializable as JSON.', { cause }),
-        );
-      }
-      if (json === undefined) return Promise.reject(new TypeError('message.data is not JSON.'));
-      if (typeof message.id !== 'string' || !Number.isFinite(message.publishedAt)) {
-        return Promise.reject(new TypeError('message.id must be a string, publishedAt a number.'));
-      }
-      const { id, publishedAt } = message;
-      return new Promise((resolve, reject) => {
-        pending.push({ stream, id, json, publishedAt, resolve, reject, epoch: '', offset: 0 });
-        committer.schedule();
+    publish,
+
+    async append(stream: string, message: LogMessage): Promise<LogPosition> {
+      const { record } = await publish({ streams: [stream], message });
+      const { epoch, offset } = record.positions[0] as StreamPosition;
+      return { epoch, offset };
+    },
+
+    lookup(id) {
+      return query('lookup', () => {
+        ensureOpen('look up a message');
+        return records.byId(id, clock.now());
       });
     },
 
     read(stream, afterOffset, limit) {
-      if (!Number.isSafeInteger(limit) || limit < 1) {
-        return Promise.reject(new RangeError(`limit must be a positive integer, got ${limit}`));
-      }
-      return query('read', () => {
-        ensureOpen('read');
-        const state = current(stream);
-        if (state === undefined) return undefined;
-        const rows = selectMessages.all(state.row.id, afterOffset, limit);
-        const messages = rows.map((r): LoggedMessage => ({
-          id: r.id,
-          data: JSON.parse(r.data) as unknown,
-          publishedAt: r.publishedAt,
-          offset: r.offset,
-        }));
-        return { epoch: state.row.epoch, messages };
-      });
+      return readWith(selectMessages, stream, afterOffset, limit);
+    },
+
+    readRequiringAck(stream, afterOffset, limit) {
+      return readWith(selectRequired, stream, afterOffset, limit);
     },
 
     head(stream) {

@@ -11,12 +11,15 @@
  * ```
  */
 import type { AckStore, MessageLog } from '../storage/types.js';
-import { attachSqliteAckStore } from './sqlite-acks.js';
+import { attachSqliteAckStore, type SqliteAckTuning } from './sqlite-acks.js';
 import { createCommitter, type Committer } from './sqlite-commit.js';
 import { openDatabase, type SqliteOpenOptions } from './sqlite-driver.js';
 import { attachSqliteLog, type SqliteLogTuning } from './sqlite-log.js';
 
-export interface SqliteStoreOptions extends SqliteOpenOptions, SqliteLogTuning {}
+export interface SqliteStoreOptions extends SqliteOpenOptions, SqliteLogTuning {
+  /** How long delivery receipts are kept. @default { maxAgeMs: 86_400_000 } */
+  readonly receipts?: SqliteAckTuning['receipts'];
+}
 
 /** An open store. The gateway does not close stores it was given: call `close()`. */
 export interface SqliteStore extends AsyncDisposable {
@@ -40,7 +43,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     committer = createCommitter(db, options);
     // One committer: an append and an ack queued in the same tick share a transaction.
     log = attachSqliteLog(db, committer, options, () => {});
-    acks = attachSqliteAckStore(db, committer, () => {});
+    acks = attachSqliteAckStore(db, committer, options, () => {});
   } catch (error) {
     committer?.dispose();
     db.close();

@@ -5,15 +5,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../env/index.js';
-import { InvalidOptionError } from '../protocol/index.js';
+import { InvalidOptionError, type StreamPosition } from '../protocol/index.js';
+import { createMemoryRecords } from './memory-records.js';
+import { checkPublish, loggedMessage } from './publish-check.js';
 import {
   DEFAULT_RETENTION_MAX_AGE_MS,
   DEFAULT_RETENTION_MAX_MESSAGES,
   type LoggedMessage,
   type LogMessage,
   type LogPosition,
+  type LogPublish,
+  type LogPublished,
   type LogSlice,
   type MessageLog,
+  type PublishRecord,
+  type RecordRetentionOptions,
   type RetentionOptions,
   type StreamHead,
 } from './types.js';
@@ -21,6 +27,11 @@ import {
 export interface MemoryLogOptions {
   /** How many messages, and for how long, each stream keeps. */
   readonly retention?: RetentionOptions;
+  /**
+   * How many publish records, and for how long, the log keeps (idempotency keys, status).
+   * @default { maxAgeMs: 86_400_000, maxCount: 100_000 }
+   */
+  readonly records?: RecordRetentionOptions;
   /** Clock used for age-based retention. @default the system clock */
   readonly clock?: Clock;
 }
@@ -32,6 +43,8 @@ interface StreamState {
   /** Retained messages live in `entries[start..]`; dropping one is `start++`, not a shift. */
   entries: LoggedMessage[];
   start: number;
+  /** Offsets of `requireAck` messages, ascending; may still list dropped ones. */
+  required: number[];
 }
 
 /** Dropped slots are reclaimed in one copy once they are this many and half the array. */
@@ -58,6 +71,7 @@ export function createMemoryLog(options: MemoryLogOptions = {}): MessageLog {
   );
   const maxAgeMs = limit(options.retention?.maxAgeMs, DEFAULT_RETENTION_MAX_AGE_MS, 'maxAgeMs');
   const streams = new Map<string, StreamState>();
+  const records = createMemoryRecords(clock, options.records);
 
   function retained(state: StreamState): number {
     return state.entries.length - state.start;
@@ -78,6 +92,8 @@ export function createMemoryLog(options: MemoryLogOptions = {}): MessageLog {
     if (state.start >= COMPACT_MIN_DROPPED && state.start * 2 >= state.entries.length) {
       state.entries = state.entries.slice(state.start);
       state.start = 0;
+      const first = firstOffset(state);
+      state.required = state.required.filter((offset) => offset >= first);
     }
     return dropped;
   }
@@ -86,33 +102,106 @@ export function createMemoryLog(options: MemoryLogOptions = {}): MessageLog {
     return state.last - retained(state) + 1;
   }
 
+  /** The stored message at `offset`, which must be retained. */
+  function at(state: StreamState, offset: number): LoggedMessage | undefined {
+    return state.entries[state.start + offset - firstOffset(state)];
+  }
+
+  function appendTo(stream: string, message: LogMessage): StreamPosition {
+    let state = streams.get(stream);
+    if (state === undefined) {
+      state = { epoch: randomUUID(), last: 0, entries: [], start: 0, required: [] };
+      streams.set(stream, state);
+    }
+    state.last += 1;
+    state.entries.push(loggedMessage(message, state.last));
+    if (message.requireAck === true) state.required.push(state.last);
+    enforce(state);
+    return { stream, epoch: state.epoch, offset: state.last };
+  }
+
+  function publish(entry: LogPublish): LogPublished {
+    const { message, idempotency } = entry;
+    if (idempotency !== undefined) {
+      const earlier = records.byKey(idempotency.key, idempotency.since);
+      if (earlier !== undefined) return { duplicate: true, record: earlier };
+    }
+    const positions = entry.streams.map((stream) => appendTo(stream, message));
+    const record: PublishRecord = {
+      id: message.id,
+      publishedAt: message.publishedAt,
+      ...(message.expiresAt === undefined ? {} : { expiresAt: message.expiresAt }),
+      ...(message.requireAck === true ? { requireAck: true } : {}),
+      positions,
+      ...(idempotency === undefined
+        ? {}
+        : {
+            idempotencyKey: idempotency.key,
+            ...(idempotency.fingerprint === undefined
+              ? {}
+              : { fingerprint: idempotency.fingerprint }),
+          }),
+    };
+    records.add(record);
+    return { duplicate: false, record };
+  }
+
+  function checkLimit(max: number): Error | undefined {
+    return Number.isSafeInteger(max) && max >= 1
+      ? undefined
+      : new RangeError(`limit must be a positive integer, got ${max}`);
+  }
+
   return {
+    publish(entry: LogPublish): Promise<LogPublished> {
+      const problem = checkPublish(entry);
+      if (problem !== undefined) return Promise.reject(problem);
+      return Promise.resolve(publish(entry));
+    },
+
     append(stream: string, message: LogMessage): Promise<LogPosition> {
-      let state = streams.get(stream);
-      if (state === undefined) {
-        state = { epoch: randomUUID(), last: 0, entries: [], start: 0 };
-        streams.set(stream, state);
-      }
-      state.last += 1;
-      state.entries.push({
-        id: message.id,
-        data: message.data,
-        publishedAt: message.publishedAt,
-        offset: state.last,
-      });
-      enforce(state);
-      return Promise.resolve({ epoch: state.epoch, offset: state.last });
+      const problem = checkPublish({ streams: [stream], message });
+      if (problem !== undefined) return Promise.reject(problem);
+      const { epoch, offset } = publish({ streams: [stream], message }).record
+        .positions[0] as StreamPosition;
+      return Promise.resolve({ epoch, offset });
+    },
+
+    lookup(id: string): Promise<PublishRecord | undefined> {
+      return Promise.resolve(records.byId(id));
     },
 
     read(stream: string, afterOffset: number, max: number): Promise<LogSlice | undefined> {
-      if (!Number.isSafeInteger(max) || max < 1) {
-        return Promise.reject(new RangeError(`limit must be a positive integer, got ${max}`));
-      }
+      const problem = checkLimit(max);
+      if (problem !== undefined) return Promise.reject(problem);
       const state = streams.get(stream);
       if (state === undefined) return Promise.resolve(undefined);
       enforce(state);
       const from = state.start + Math.max(0, afterOffset + 1 - firstOffset(state));
       const messages = state.entries.slice(from, from + max);
+      return Promise.resolve({ epoch: state.epoch, messages });
+    },
+
+    readRequiringAck(stream, afterOffset, max): Promise<LogSlice | undefined> {
+      const problem = checkLimit(max);
+      if (problem !== undefined) return Promise.reject(problem);
+      const state = streams.get(stream);
+      if (state === undefined) return Promise.resolve(undefined);
+      enforce(state);
+      const after = Math.max(afterOffset, firstOffset(state) - 1);
+      const messages: LoggedMessage[] = [];
+      // Binary search: the first listed offset above `after`.
+      let lo = 0;
+      let hi = state.required.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((state.required[mid] as number) <= after) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < state.required.length && messages.length < max; i++) {
+        const found = at(state, state.required[i] as number);
+        if (found !== undefined) messages.push(found);
+      }
       return Promise.resolve({ epoch: state.epoch, messages });
     },
 
@@ -134,6 +223,7 @@ export function createMemoryLog(options: MemoryLogOptions = {}): MessageLog {
 
     close(): Promise<void> {
       streams.clear();
+      records.clear();
       return Promise.resolve();
     },
   };

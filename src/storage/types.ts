@@ -14,6 +14,14 @@ export interface LogMessage {
   readonly data: unknown;
   /** When the gateway accepted the publish (ms since the Unix epoch). */
   readonly publishedAt: number;
+  /**
+   * When the message expires (ms since the Unix epoch), if it was published with a TTL.
+   * The log keeps an expired message like any other (retention decides when it goes);
+   * the gateway stops pushing and replaying it.
+   */
+  readonly expiresAt?: number;
+  /** Published with `requireAck`: redelivered to a user's devices that have not acked it. */
+  readonly requireAck?: boolean;
 }
 
 /** A message read back from the log, with the offset the log assigned to it. */
@@ -48,6 +56,86 @@ export interface LogSlice {
   readonly messages: readonly LoggedMessage[];
 }
 
+/**
+ * One publish as the log records it: the message, the position it got in each of its
+ * streams, and what the gateway needs to find it again (by id for the status API, by
+ * idempotency key for a repeated publish).
+ */
+export interface PublishRecord {
+  readonly id: string;
+  readonly publishedAt: number;
+  readonly expiresAt?: number;
+  readonly requireAck?: boolean;
+  /** One position per stream, in the order the publish named the streams. */
+  readonly positions: readonly StreamPosition[];
+  /** The key the publish was made with, while the log remembers it. */
+  readonly idempotencyKey?: string;
+  /** Opaque digest of what was published under the key, to tell a retry from a reuse. */
+  readonly fingerprint?: string;
+}
+
+/** Remember a publish under a key, and refuse to publish it twice. */
+export interface IdempotencyClaim {
+  /** At most {@link MAX_IDEMPOTENCY_KEY_LENGTH} characters. */
+  readonly key: string;
+  /**
+   * A record with this key published at or after this time (ms since the Unix epoch) is
+   * a duplicate; an older one is forgotten and the key is given to the new publish.
+   */
+  readonly since: number;
+  /** Stored with the record and handed back with a duplicate. */
+  readonly fingerprint?: string;
+}
+
+/** What {@link MessageLog.publish} is given. */
+export interface LogPublish {
+  /** Distinct stream names; at least one. */
+  readonly streams: readonly string[];
+  readonly message: LogMessage;
+  readonly idempotency?: IdempotencyClaim;
+}
+
+/**
+ * The outcome of {@link MessageLog.publish}: the new record, or (`duplicate: true`) the
+ * record an earlier publish with the same idempotency key left, in which case nothing
+ * was appended.
+ */
+export interface LogPublished {
+  readonly duplicate: boolean;
+  readonly record: PublishRecord;
+}
+
+/** Longest idempotency key, in characters. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+
+/**
+ * How long, and how many, publish records a log keeps. Records serve two purposes: a
+ * repeated idempotency key finds the original publish, and the status API finds a
+ * message's positions by id. A record outlives its messages when retention drops them
+ * first; the status API then still answers from the record and the ack store.
+ */
+export interface RecordRetentionOptions {
+  /**
+   * Longest time a record is kept, in ms after its publish. This bounds the effective
+   * idempotency window.
+   * @default 86_400_000, 24 h ({@link DEFAULT_RECORD_MAX_AGE_MS})
+   */
+  readonly maxAgeMs?: number;
+  /**
+   * Most records kept; the oldest go first.
+   * @default 100_000 in memory ({@link DEFAULT_MEMORY_RECORD_MAX_COUNT}), 10,000,000 in
+   * SQLite ({@link DEFAULT_SQLITE_RECORD_MAX_COUNT})
+   */
+  readonly maxCount?: number;
+}
+
+/** Default of {@link RecordRetentionOptions.maxAgeMs}: 24 hours. */
+export const DEFAULT_RECORD_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/** Default of {@link RecordRetentionOptions.maxCount} for the in-memory log. */
+export const DEFAULT_MEMORY_RECORD_MAX_COUNT = 100_000;
+/** Default of {@link RecordRetentionOptions.maxCount} for the SQLite log. */
+export const DEFAULT_SQLITE_RECORD_MAX_COUNT = 10_000_000;
+
 /** How long a log keeps messages. A message is dropped as soon as either limit is passed. */
 export interface RetentionOptions {
   /**
@@ -76,13 +164,32 @@ export const DEFAULT_RETENTION_MAX_AGE_MS = 24 * 60 * 60 * 1000;
  * push live messages in offset order.
  */
 export interface MessageLog {
-  /** Append one message to a stream and return the position it was given. */
+  /**
+   * Append one message to one or more streams and record the publish, all or nothing.
+   * With `idempotency`, a record already holding the key (published at or after
+   * `since`) is returned instead, `duplicate: true`, and nothing is appended — also when
+   * the two publishes run concurrently. Resolves once the publish is durable (as durable
+   * as the implementation is).
+   */
+  publish(entry: LogPublish): Promise<LogPublished>;
+  /** Append one message to a stream and return the position it was given (a one-stream {@link publish}). */
   append(stream: string, message: LogMessage): Promise<LogPosition>;
+  /** The record of the most recent publish with this message id, while the log keeps it. */
+  lookup(id: string): Promise<PublishRecord | undefined>;
   /**
    * Up to `limit` retained messages with an offset above `afterOffset`, oldest first.
    * Resolves `undefined` when the log holds nothing for the stream (never appended to).
    */
   read(stream: string, afterOffset: number, limit: number): Promise<LogSlice | undefined>;
+  /**
+   * Like {@link read}, but only messages published with `requireAck`. Implementations
+   * index them, so finding the few a device has not acknowledged is cheap.
+   */
+  readRequiringAck(
+    stream: string,
+    afterOffset: number,
+    limit: number,
+  ): Promise<LogSlice | undefined>;
   /** The stream's epoch and offsets, or `undefined` when the stream was never appended to. */
   head(stream: string): Promise<StreamHead | undefined>;
   /**
@@ -103,15 +210,95 @@ export interface AckConsumer {
   readonly device: string | undefined;
 }
 
+/** A consumer's acknowledged offset in one stream and epoch. */
+export interface AckerPosition {
+  readonly consumer: AckConsumer;
+  readonly offset: number;
+}
+
+/** Which consumers {@link AckStore.ackers} lists. */
+export interface AckersQuery {
+  /** Only positions of this epoch (offsets of two epochs do not compare). */
+  readonly epoch: string;
+  /** Only consumers that acknowledged at least this offset; 0 lists every consumer of the epoch. */
+  readonly minOffset: number;
+  /** Most consumers returned. */
+  readonly limit: number;
+}
+
 /**
- * Delivery acknowledgements. `ack` frames are cumulative per stream and epoch, so a store
- * keeps one position per consumer and stream: the highest acknowledged offset.
+ * A run of consecutive offsets of one stream that the gateway delivered to one session,
+ * or that one consumer acknowledged, within one short window of time. The gateway keeps
+ * these in memory and writes them in batches, so recording costs nothing per message;
+ * per-message times are derived from them (see the status API).
+ *
+ * - `delivered`: the session was written every offset in `fromOffset..toOffset`, between
+ *   `firstAt` and `lastAt`.
+ * - `acked`: the consumer's acknowledged offset rose to `fromOffset` at `firstAt` and to
+ *   `toOffset` at `lastAt` (acks are cumulative, so each covers everything below it).
+ */
+export interface Receipt {
+  readonly kind: 'delivered' | 'acked';
+  readonly stream: string;
+  readonly epoch: string;
+  readonly consumer: AckConsumer;
+  /** The session written to (`delivered` only). */
+  readonly session?: string;
+  readonly fromOffset: number;
+  readonly toOffset: number;
+  /** ms since the Unix epoch. */
+  readonly firstAt: number;
+  readonly lastAt: number;
+}
+
+/** Which receipts {@link AckStore.receipts} returns. */
+export interface ReceiptsQuery {
+  readonly epoch: string;
+  /** Only receipts with `toOffset` at or above this. */
+  readonly minOffset: number;
+  /** Most receipts returned. */
+  readonly limit: number;
+}
+
+/** How long an ack store keeps receipts. */
+export interface ReceiptRetentionOptions {
+  /**
+   * Longest time a receipt is kept, in ms after its `lastAt`.
+   * @default 86_400_000, 24 h ({@link DEFAULT_RECEIPT_MAX_AGE_MS})
+   */
+  readonly maxAgeMs?: number;
+  /**
+   * Most receipts kept per stream by the in-memory store (the SQLite store is bounded by
+   * age only); the oldest go first.
+   * @default 256 ({@link DEFAULT_MEMORY_RECEIPTS_PER_STREAM})
+   */
+  readonly maxPerStream?: number;
+}
+
+/** Default of {@link ReceiptRetentionOptions.maxAgeMs}: 24 hours. */
+export const DEFAULT_RECEIPT_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/** Default of {@link ReceiptRetentionOptions.maxPerStream}. */
+export const DEFAULT_MEMORY_RECEIPTS_PER_STREAM = 256;
+
+/**
+ * Delivery state: acknowledgements and receipts. `ack` frames are cumulative per stream
+ * and epoch, so a store keeps one position per consumer and stream: the highest
+ * acknowledged offset. Receipts record when ranges of offsets were delivered and acked.
  */
 export interface AckStore {
   /** Record that the consumer delivered everything up to each position. */
   ack(consumer: AckConsumer, positions: readonly StreamPosition[]): Promise<void>;
   /** The highest acknowledged position of every stream the consumer acknowledged. */
   acked(consumer: AckConsumer): Promise<readonly StreamPosition[]>;
+  /**
+   * Consumers whose acknowledged position in `stream` is of `query.epoch` and at least
+   * `query.minOffset`, at most `query.limit`, in a stable order.
+   */
+  ackers(stream: string, query: AckersQuery): Promise<readonly AckerPosition[]>;
+  /** Store a batch of receipts. */
+  record(receipts: readonly Receipt[]): Promise<void>;
+  /** Receipts of `stream` and `query.epoch` reaching `query.minOffset`, by ascending `toOffset`. */
+  receipts(stream: string, query: ReceiptsQuery): Promise<readonly Receipt[]>;
   /** Release connections and timers. */
   close(): Promise<void>;
 }

@@ -6,10 +6,25 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
+import type { Clock } from '../../src/env/index.js';
 import type { StreamPosition } from '../../src/protocol/index.js';
-import type { AckConsumer, AckStore } from '../../src/storage/types.js';
+import type {
+  AckConsumer,
+  AckStore,
+  Receipt,
+  ReceiptRetentionOptions,
+} from '../../src/storage/types.js';
+import { manualClock } from './message-log.contract.js';
 
-export type AckStoreFactory = () => AckStore | Promise<AckStore>;
+export interface AckStoreFactoryOptions {
+  /** Time source of receipt retention. */
+  readonly clock: Clock;
+  readonly receipts?: ReceiptRetentionOptions;
+}
+
+export type AckStoreFactory = (options: AckStoreFactoryOptions) => AckStore | Promise<AckStore>;
+
+const START = 1_700_000_000_000;
 
 /** Positions in a stable order: stores need not keep any. */
 function sorted(positions: readonly StreamPosition[]): StreamPosition[] {
@@ -26,13 +41,31 @@ export function ackStoreContract(name: string, factory: AckStoreFactory): void {
       device,
     });
 
-    async function withStore(run: (store: AckStore) => Promise<void>): Promise<void> {
-      const store = await factory();
+    async function withStore(
+      run: (store: AckStore, clock: ReturnType<typeof manualClock>) => Promise<void>,
+      receipts?: ReceiptRetentionOptions,
+    ): Promise<void> {
+      const clock = manualClock(START);
+      const store = await factory({ clock, ...(receipts ? { receipts } : {}) });
       try {
-        await run(store);
+        await run(store, clock);
       } finally {
         await store.close();
       }
+    }
+    const stream = (kind = 'user'): string => `${kind}:${prefix}-${++counter}`;
+    function receipt(overrides: Partial<Receipt> & Pick<Receipt, 'stream'>): Receipt {
+      return {
+        kind: 'delivered',
+        epoch: 'e1',
+        consumer: consumer('phone'),
+        session: 's1',
+        fromOffset: 1,
+        toOffset: 1,
+        firstAt: START,
+        lastAt: START,
+        ...overrides,
+      };
     }
 
     test('a consumer that never acknowledged has no positions', () =>
@@ -113,5 +146,101 @@ export function ackStoreContract(name: string, factory: AckStoreFactory): void {
         await done;
         assert.deepEqual(await store.acked(c), [{ stream: 's', epoch: 'e', offset: 4 }]);
       }));
+
+    test('ackers lists the consumers of a stream and epoch at or above an offset', () =>
+      withStore(async (store) => {
+        const s = stream();
+        const a = consumer('a');
+        const b = { ...a, device: 'b' };
+        const c = { ...a, device: 'c', tenantId: 't1' };
+        const other = { ...a, device: 'old' };
+        await store.ack(a, [{ stream: s, epoch: 'e1', offset: 5 }]);
+        await store.ack(b, [{ stream: s, epoch: 'e1', offset: 2 }]);
+        await store.ack(c, [{ stream: s, epoch: 'e1', offset: 9 }]);
+        await store.ack(other, [{ stream: s, epoch: 'e0', offset: 50 }]);
+        await store.ack(a, [{ stream: `${s}-x`, epoch: 'e1', offset: 50 }]);
+        const all = await store.ackers(s, { epoch: 'e1', minOffset: 0, limit: 100 });
+        assert.deepEqual(all.map((x) => [x.consumer.device, x.offset]).sort(), [
+          ['a', 5],
+          ['b', 2],
+          ['c', 9],
+        ]);
+        const found = all.find((x) => x.consumer.device === 'c');
+        assert.deepEqual(found?.consumer, c);
+        assert.deepEqual(
+          (await store.ackers(s, { epoch: 'e1', minOffset: 5, limit: 100 }))
+            .map((x) => x.consumer.device)
+            .sort(),
+          ['a', 'c'],
+        );
+        const one = await store.ackers(s, { epoch: 'e1', minOffset: 0, limit: 1 });
+        assert.equal(one.length, 1);
+        const again = await store.ackers(s, { epoch: 'e1', minOffset: 0, limit: 1 });
+        assert.deepEqual(again, one, 'a stable order');
+        assert.deepEqual(await store.ackers(stream(), { epoch: 'e1', minOffset: 0, limit: 9 }), []);
+        await assert.rejects(store.ackers(s, { epoch: 'e1', minOffset: 0, limit: 0 }));
+      }));
+
+    test('ackers sees a raised offset and an epoch change', () =>
+      withStore(async (store) => {
+        const s = stream();
+        const a = consumer('a');
+        await store.ack(a, [{ stream: s, epoch: 'e1', offset: 1 }]);
+        await store.ack(a, [{ stream: s, epoch: 'e1', offset: 7 }]);
+        assert.deepEqual(
+          (await store.ackers(s, { epoch: 'e1', minOffset: 7, limit: 5 })).map((x) => x.offset),
+          [7],
+        );
+        await store.ack(a, [{ stream: s, epoch: 'e2', offset: 1 }]);
+        assert.deepEqual(await store.ackers(s, { epoch: 'e1', minOffset: 0, limit: 5 }), []);
+        assert.equal((await store.ackers(s, { epoch: 'e2', minOffset: 0, limit: 5 })).length, 1);
+      }));
+
+    test('receipts round-trip and come back by ascending toOffset from an offset', () =>
+      withStore(async (store) => {
+        const s = stream();
+        const phone = consumer('phone');
+        const stored: Receipt[] = [
+          receipt({ stream: s, consumer: phone, fromOffset: 1, toOffset: 4, lastAt: START + 4 }),
+          receipt({ stream: s, kind: 'acked', consumer: phone, fromOffset: 3, toOffset: 3 }),
+          receipt({ stream: s, consumer: phone, session: 's2', fromOffset: 5, toOffset: 9 }),
+          receipt({ stream: s, epoch: 'e0', fromOffset: 1, toOffset: 100 }),
+          receipt({ stream: `${s}-other`, fromOffset: 1, toOffset: 100 }),
+        ];
+        await store.record(stored.slice(0, 3));
+        await store.record(stored.slice(3));
+        await store.record([]);
+        const found = await store.receipts(s, { epoch: 'e1', minOffset: 3, limit: 10 });
+        assert.deepEqual(found, [stored[1], stored[0], stored[2]]);
+        assert.deepEqual(
+          (await store.receipts(s, { epoch: 'e1', minOffset: 5, limit: 10 })).map((r) => r.session),
+          ['s2'],
+        );
+        assert.equal((await store.receipts(s, { epoch: 'e1', minOffset: 0, limit: 1 })).length, 1);
+        assert.deepEqual(
+          await store.receipts(stream(), { epoch: 'e1', minOffset: 0, limit: 5 }),
+          [],
+        );
+      }));
+
+    test('receipts older than maxAgeMs are not returned', () =>
+      withStore(
+        async (store, clock) => {
+          const s = stream();
+          await store.record([receipt({ stream: s, lastAt: clock.now() })]);
+          clock.advance(500);
+          await store.record([
+            receipt({ stream: s, fromOffset: 2, toOffset: 2, lastAt: clock.now() }),
+          ]);
+          clock.advance(600);
+          assert.deepEqual(
+            (await store.receipts(s, { epoch: 'e1', minOffset: 0, limit: 10 })).map(
+              (r) => r.toOffset,
+            ),
+            [2],
+          );
+        },
+        { maxAgeMs: 1000 },
+      ));
   });
 }

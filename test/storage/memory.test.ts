@@ -4,8 +4,10 @@ import { InvalidOptionError } from '../../src/protocol/index.js';
 import { createMemoryAckStore } from '../../src/storage/memory-acks.js';
 import { createMemoryLog } from '../../src/storage/memory.js';
 import { messageLogContract } from './message-log.contract.js';
+import { publishContract } from './publish.contract.js';
 
 messageLogContract('memory', (options) => createMemoryLog(options));
+publishContract('memory', (options) => createMemoryLog(options));
 
 test('memory log: each process start gets new epochs', async () => {
   const a = createMemoryLog();

@@ -8,10 +8,17 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Clock } from '../../src/env/index.js';
-import type { LogMessage, MessageLog, RetentionOptions } from '../../src/storage/types.js';
+import type {
+  LogMessage,
+  MessageLog,
+  RecordRetentionOptions,
+  RetentionOptions,
+} from '../../src/storage/types.js';
 
 export interface LogFactoryOptions {
   readonly retention?: RetentionOptions;
+  /** Publish record retention. */
+  readonly records?: RecordRetentionOptions;
   /** Time source for age-based retention. */
   readonly clock: Clock;
 }

@@ -13,6 +13,7 @@ import { createSqliteStore } from '../../src/adapters/sqlite-store.js';
 import { createMemoryAckStore } from '../../src/storage/memory-acks.js';
 import { ackStoreContract } from './ack-store.contract.js';
 import { messageLogContract } from './message-log.contract.js';
+import { publishContract } from './publish.contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-sqlite-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,11 +22,19 @@ const path = join(dir, 'lifeline.db');
 const alice = { userId: 'alice', tenantId: undefined, device: 'phone' };
 
 // The memory store runs the contract here too, so both are held to the same rules.
-ackStoreContract('memory', () => createMemoryAckStore());
-ackStoreContract('sqlite', () => createSqliteAckStore({ path }));
+ackStoreContract('memory', (options) => createMemoryAckStore(options));
+ackStoreContract('sqlite', (options) => createSqliteAckStore({ path, ...options }));
+ackStoreContract('sqlite store', (options) => {
+  const store = createSqliteStore({ path, ...options });
+  return { ...store.acks, close: () => store.close() };
+});
 
 // The log of the combined store is the same log; run the contract through it once.
 messageLogContract('sqlite store', (options) => {
+  const store = createSqliteStore({ path, ...options });
+  return { ...store.log, close: () => store.close() };
+});
+publishContract('sqlite store', (options) => {
   const store = createSqliteStore({ path, ...options });
   return { ...store.log, close: () => store.close() };
 });

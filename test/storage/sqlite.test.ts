@@ -13,6 +13,7 @@ import { openDatabase } from '../../src/adapters/sqlite-driver.js';
 import { InvalidOptionError } from '../../src/protocol/index.js';
 import type { LogMessage } from '../../src/storage/types.js';
 import { manualClock, messageLogContract } from './message-log.contract.js';
+import { publishContract } from './publish.contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,6 +45,7 @@ function storedRows(path: string, stream: string): number {
 // Every test of the contract reopens the same file: it also runs on a non-empty database.
 const contractPath = freshPath();
 messageLogContract('sqlite', (options) => createSqliteLog({ path: contractPath, ...options }));
+publishContract('sqlite', (options) => createSqliteLog({ path: contractPath, ...options }));
 
 describe('sqlite log: durability', () => {
   test('reopening the file continues the offsets in the same epoch', async () => {
