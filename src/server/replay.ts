@@ -17,6 +17,9 @@
 import { encodeServerFrame, type ResyncFrame, type ResyncReason } from '../protocol/index.js';
 import type { MessageLog, StreamHead } from '../storage/types.js';
 
+/** What a replay needs of the message log. */
+export type ReplaySource = Pick<MessageLog, 'head' | 'read'>;
+
 /** Messages read from the log per round trip while replaying. */
 export const REPLAY_BATCH = 256;
 
@@ -84,7 +87,7 @@ const STOPPED = Symbol('stopped');
  * served completely — then the live pushes held meanwhile.
  */
 export async function replay(
-  log: MessageLog,
+  log: ReplaySource,
   stream: string,
   catchUp: CatchUp,
   target: ReplayTarget,
@@ -127,7 +130,7 @@ export async function replay(
  * between the head check and the reads, and a replay with a hole must not pass as whole.
  */
 async function copy(
-  log: MessageLog,
+  log: ReplaySource,
   stream: string,
   catchUp: CatchUp,
   target: ReplayTarget,

@@ -5,18 +5,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResyncFrame } from '../../src/protocol/index.js';
-import { CatchUp, judge, replay, type ReplayTarget } from '../../src/server/replay.js';
-import type { LogSlice, MessageLog, StreamHead } from '../../src/storage/types.js';
+import {
+  CatchUp,
+  judge,
+  replay,
+  type ReplaySource,
+  type ReplayTarget,
+} from '../../src/server/replay.js';
+import type { LogSlice, StreamHead } from '../../src/storage/types.js';
 
 const STREAM = 'user:alice';
 
-function scriptedLog(heads: StreamHead[], read: (after: number) => LogSlice): MessageLog {
+function scriptedLog(heads: StreamHead[], read: (after: number) => LogSlice): ReplaySource {
   return {
-    append: () => Promise.reject(new Error('not used')),
     read: (_stream, after) => Promise.resolve(read(after)),
     head: () => Promise.resolve(heads.shift()),
-    trim: () => Promise.resolve(0),
-    close: () => Promise.resolve(),
   };
 }
 
