@@ -1,22 +1,26 @@
 /**
- * Coalesced, cumulative acknowledgements for one open session. Acking offset n of a
- * stream acknowledges everything before it, so only the newest position per stream is
- * kept, and one timer per window sends them all in one frame.
+ * Coalesced, cumulative acknowledgements. Acking offset n of a stream acknowledges
+ * everything before it, so only the newest position per stream is kept, and one timer per
+ * window sends them all.
  *
- * Unsent acks are dropped with the session: the next `hello.resume` carries the same
- * positions.
+ * The batcher belongs to the client, not to a session: a message handed to the
+ * application while no session is open (a batch delivered during a reconnect) is
+ * acknowledged once the next session opens.
  */
 import type { StreamPosition } from '../protocol/index.js';
 import type { Disposer, Scope } from '../env/index.js';
 
+/** Sends positions in `ack` frames; false when no session is open to take them. */
+export type AckSender = (positions: readonly StreamPosition[]) => boolean;
+
 export class AckBatcher {
   readonly #scope: Scope;
   readonly #delayMs: number;
-  readonly #send: (positions: readonly StreamPosition[]) => void;
+  readonly #send: AckSender;
   #pending = new Map<string, StreamPosition>();
   #timer: Disposer | null = null;
 
-  constructor(scope: Scope, delayMs: number, send: (positions: readonly StreamPosition[]) => void) {
+  constructor(scope: Scope, delayMs: number, send: AckSender) {
     this.#scope = scope;
     this.#delayMs = delayMs;
     this.#send = send;
@@ -31,13 +35,12 @@ export class AckBatcher {
     }, this.#delayMs);
   }
 
-  /** Send what is pending now (before a deliberate close, for example). */
+  /** Send what is pending now; without a session it stays pending and no timer runs. */
   flush(): void {
     this.#timer?.();
     this.#timer = null;
     if (this.#pending.size === 0) return;
     const positions = [...this.#pending.values()];
-    this.#pending.clear();
-    this.#send(positions);
+    if (this.#send(positions)) this.#pending.clear();
   }
 }

@@ -21,8 +21,18 @@ export class Batcher<T> {
     this.#deliver = deliver;
   }
 
-  add(item: T): void {
+  /**
+   * Queue an item without deciding yet. The client holds a message, emits its `message`
+   * event, then settles: so a listener that closes the client finds the message in the
+   * batch it hands over, and a full batch never overtakes its last `message` event.
+   */
+  hold(item: T): void {
     this.#pending.push(item);
+  }
+
+  /** Deliver the batch when it is full; otherwise make sure its window timer runs. */
+  settle(): void {
+    if (this.#pending.length === 0) return;
     if (this.#pending.length >= this.#options.maxSize) {
       this.flush();
       return;

@@ -1,7 +1,8 @@
 /**
  * `createClient()`: the connection engine. This file only orchestrates; each concern lives
- * in its own module (state, heartbeat, reconnect policy, outbox, subscriptions, positions
- * and acks, batching, transports).
+ * in its own module (state, heartbeat, reconnect policy, outbox, subscriptions, delivery
+ * of pushes — positions, gap repair, resync, batching, acks — persisted positions,
+ * transports).
  *
  * Two rules hold the design together:
  * - Every state change goes through `#transition()`, which releases what the old state
@@ -19,21 +20,18 @@ import {
   errorFromClose,
   InvalidOptionError,
   type LifelineError,
-  type PushFrame,
   type ServerFrame,
-  type StreamPosition,
   type WelcomeFrame,
 } from '../protocol/index.js';
 import { Scope } from '../env/index.js';
-import { AckBatcher } from './acks.js';
-import { Batcher } from './batch.js';
+import { Delivery } from './delivery.js';
 import { Emitter } from './emitter.js';
 import * as failure from './failures.js';
 import { Heartbeat } from './heartbeat.js';
 import { createLink, type Link } from './link.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
-import { DEFAULT_MAX_FRAME_BYTES, ackTexts, helloText } from './outbound.js';
-import { Positions } from './positions.js';
+import { DEFAULT_MAX_FRAME_BYTES, helloText } from './outbound.js';
+import { PersistedPositions } from './persisted.js';
 import { decide, type ReconnectPolicy } from './reconnect.js';
 import { Outbox, idSource } from './outbox.js';
 import {
@@ -46,13 +44,7 @@ import {
 import { Subscriptions, type Subscription } from './subscriptions.js';
 import type { Transport, TransportFactory } from './transports/transport.js';
 import { webSocketTransport } from './transports/websocket.js';
-import type {
-  ClientEvents,
-  LifelineClient,
-  PushMessage,
-  RequestOptions,
-  SendResult,
-} from './types.js';
+import type { ClientEvents, LifelineClient, RequestOptions, SendResult } from './types.js';
 
 /** Create a client. Validates `options` (throws `InvalidOptionError`, `UnsupportedError`). */
 export function createClient(options: ClientOptions): LifelineClient {
@@ -82,10 +74,13 @@ class Client implements LifelineClient {
   readonly #scope: Scope;
   readonly #events = new Emitter<ClientEvents>();
   readonly #cell: StateCell;
-  readonly #positions = new Positions();
+  readonly #delivery: Delivery;
+  readonly #persisted: PersistedPositions | null;
+  /** Stored positions being read before the first `hello`; null before and after. */
+  #restoring: Promise<void> | null = null;
+  #restored = false;
   readonly #outbox: Outbox;
   readonly #subscriptions: Subscriptions;
-  readonly #batch: Batcher<PushMessage> | null;
   #link: Link | null = null;
   // Bumped whenever a link is created or dropped; a callback whose link carries an older
   // number belongs to a connection that is gone.
@@ -106,19 +101,33 @@ class Client implements LifelineClient {
     this.#scope = new Scope(options.clock);
     this.#cell = new StateCell(this.#scope, (change) => this.#events.emit('state', change));
     const nextId = idSource(options.random);
+    const report = (error: LifelineError): void => this.#events.emit('error', error);
     this.#outbox = new Outbox(this.#scope, { ...options.outbox, nextId });
+    const delivery = new Delivery(this.#scope, this.#events, {
+      batch: options.batch,
+      ackDelayMs: options.ackDelayMs,
+      repairTimeoutMs: options.requestTimeoutMs,
+      nextId,
+    });
+    this.#delivery = delivery;
     this.#subscriptions = new Subscriptions(this.#scope, {
       nextId,
-      positionOf: (stream) => this.#positions.of(stream),
-      report: (error) => this.#events.emit('error', error),
+      positionOf: (stream) => delivery.received.of(stream),
+      report,
       timeoutMs: options.requestTimeoutMs,
     });
-    this.#batch =
-      options.batch === undefined
+    const { storage, storageKey, storageSaveDelayMs } = options;
+    this.#persisted =
+      storage === undefined
         ? null
-        : new Batcher(this.#scope.child(), options.batch, (batch) =>
-            this.#events.emit('messages', batch),
-          );
+        : new PersistedPositions(this.#scope.child(), {
+            storage,
+            key: storageKey,
+            saveDelayMs: storageSaveDelayMs,
+            snapshot: () => delivery.delivered.latest(),
+            report,
+          });
+    if (this.#persisted !== null) delivery.persistWith(this.#persisted);
   }
 
   get state(): ConnectionState {
@@ -135,8 +144,9 @@ class Client implements LifelineClient {
 
   async close(): Promise<void> {
     if (isTerminal(this.#cell.current)) return;
-    // Tell the gateway what was delivered before going; resume would cover it otherwise.
-    this.#link?.acks?.flush();
+    // Hand over the pending batch and tell the gateway what was delivered before going;
+    // resume would cover it otherwise.
+    this.#delivery.flush();
     this.#transition({ kind: 'closed', reason: { initiator: 'client' } });
   }
 
@@ -202,7 +212,7 @@ class Client implements LifelineClient {
     if (ready !== null) this.#ready = null;
     if (isTerminal(to)) {
       // Messages already received reach the application even when the client ends.
-      this.#batch?.flush();
+      this.#delivery.flush();
       this.#outbox.rejectAll(terminalError(to));
     }
     const current = this.#cell.transition(to);
@@ -220,6 +230,7 @@ class Client implements LifelineClient {
     this.#generation++;
     this.#outbox.detach();
     this.#subscriptions.detach();
+    this.#delivery.detach();
     // Closes the socket and detaches its listeners before any new one can exist.
     link.scope.dispose();
   }
@@ -243,6 +254,27 @@ class Client implements LifelineClient {
     if (network !== undefined) {
       link.scope.listen(network, 'offline', () => this.#abort(link, failure.wentOffline()));
     }
+    const restoring = this.#restore();
+    if (restoring === null) this.#authorize(link);
+    else
+      void restoring.then(() => {
+        if (this.#isCurrent(link)) this.#authorize(link);
+      });
+  }
+
+  /** Read stored positions once, before the first `hello`; null when there is nothing to wait for. */
+  #restore(): Promise<void> | null {
+    const persisted = this.#persisted;
+    if (persisted === null || this.#restored) return null;
+    this.#restoring ??= persisted.load().then((positions) => {
+      this.#restored = true;
+      this.#restoring = null;
+      this.#delivery.restore(positions);
+    });
+    return this.#restoring;
+  }
+
+  #authorize(link: Link): void {
     const token = this.#options.token;
     if (typeof token === 'function') void this.#fetchToken(link, token);
     else this.#openLink(link, token);
@@ -286,7 +318,7 @@ class Client implements LifelineClient {
     const text = helloText({
       token,
       device: this.#options.device,
-      resume: this.#positions.latest(),
+      resume: this.#delivery.received.latest(),
       maxFrameBytes: this.#maxFrameBytes,
     });
     if (text === undefined) this.#abort(link, failure.helloTooLarge(this.#maxFrameBytes));
@@ -315,10 +347,13 @@ class Client implements LifelineClient {
     } else if (link.session === null) {
       this.#abort(link, failure.protocolViolation(`a ${frame.type} frame before welcome`));
     } else if (frame.type === 'push') {
-      this.#pushed(link, frame);
+      this.#delivery.push(frame);
+    } else if (frame.type === 'resync') {
+      this.#delivery.resync(frame);
     } else if (frame.type === 'reply') {
       // A reply nobody waits for (its request timed out) is dropped.
-      if (!this.#outbox.settle(frame)) this.#subscriptions.settle(frame);
+      if (!this.#outbox.settle(frame) && !this.#subscriptions.settle(frame))
+        this.#delivery.settle(frame);
     }
   }
 
@@ -338,7 +373,7 @@ class Client implements LifelineClient {
     )
       return;
     const scope = this.#cell.scope;
-    const { pingIntervalMs, pongTimeoutMs, ackDelayMs } = this.#options;
+    const { pingIntervalMs, pongTimeoutMs } = this.#options;
     const intervalMs =
       frame.pingIntervalMs > 0 ? Math.min(pingIntervalMs, frame.pingIntervalMs) : pingIntervalMs;
     link.heartbeat = new Heartbeat(
@@ -349,26 +384,16 @@ class Client implements LifelineClient {
         dead: () => this.#abort(link, failure.heartbeatLost(pongTimeoutMs)),
       },
     );
-    link.acks = new AckBatcher(scope, ackDelayMs, (positions) => this.#ack(link, positions));
     const send = (text: string): boolean => this.#send(link, text);
+    const { maxFrameBytes } = session;
     this.#subscriptions.attach({ send });
-    if (this.#isCurrent(link)) this.#outbox.attach({ send, maxFrameBytes: session.maxFrameBytes });
-  }
-
-  #pushed(link: Link, frame: PushFrame): void {
-    const { id, stream, epoch, offset, data, publishedAt } = frame;
-    if (!this.#positions.advance({ stream, epoch, offset })) return;
-    const message: PushMessage = { id, stream, epoch, offset, data, publishedAt };
-    this.#events.emit('message', message);
-    this.#batch?.add(message);
-    if (this.#isCurrent(link)) link.acks?.add({ stream, epoch, offset });
-  }
-
-  #ack(link: Link, positions: readonly StreamPosition[]): void {
-    const max = link.session?.maxFrameBytes ?? this.#maxFrameBytes;
-    for (const text of ackTexts(positions, max)) {
-      if (!this.#send(link, text)) return;
-    }
+    if (this.#isCurrent(link)) this.#outbox.attach({ send, maxFrameBytes });
+    if (this.#isCurrent(link))
+      this.#delivery.attach(scope, {
+        send,
+        broken: (error) => this.#abort(link, error),
+        maxFrameBytes,
+      });
   }
 
   #send(link: Link, text: string): boolean {
@@ -416,7 +441,6 @@ class Client implements LifelineClient {
       this.#transition({ kind: 'failed', error: failed });
       return;
     }
-    if (verdict.resync) this.#positions.clear();
     const retryAt = this.#options.clock.now() + verdict.delayMs;
     const { attempt } = verdict;
     if (!this.#transition({ kind: 'reconnecting', attempt, retryAt, lastError: error })) return;

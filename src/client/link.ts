@@ -4,7 +4,6 @@
  * listener it added, before a new link can exist.
  */
 import type { Scope } from '../env/index.js';
-import type { AckBatcher } from './acks.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { SessionInfo } from './state.js';
 import type { Transport } from './transports/transport.js';
@@ -20,7 +19,6 @@ export interface Link {
   /** Set by `welcome`: the attempt succeeded. */
   session: SessionInfo | null;
   heartbeat: Heartbeat | null;
-  acks: AckBatcher | null;
 }
 
 export function createLink(generation: number, attempt: number, scope: Scope): Link {
@@ -31,6 +29,5 @@ export function createLink(generation: number, attempt: number, scope: Scope): L
     transport: null,
     session: null,
     heartbeat: null,
-    acks: null,
   };
 }

@@ -32,6 +32,10 @@ export const DEFAULT_OUTBOX_MAX_MESSAGES = 1_000;
 export const DEFAULT_OUTBOX_MAX_BYTES = 1_048_576;
 /** Default of {@link ClientOptions.ackDelayMs}, in ms. */
 export const DEFAULT_ACK_DELAY_MS = 50;
+/** Default of {@link ClientOptions.storageSaveDelayMs}, in ms. */
+export const DEFAULT_STORAGE_SAVE_DELAY_MS = 1_000;
+/** Prefix of the default {@link ClientOptions.storageKey}; the gateway URL follows it. */
+export const DEFAULT_STORAGE_KEY_PREFIX = 'lifeline:positions:';
 
 /** Credentials sent in `hello.token`: a fixed string, or a function asked before every attempt. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -51,6 +55,17 @@ export interface OutboxOptions {
   readonly maxMessages?: number;
   /** Most UTF-8 bytes of encoded `request` frames held at once. @default 1_048_576 (1 MiB) */
   readonly maxBytes?: number;
+}
+
+/**
+ * Where delivered positions are kept between page loads: `localStorage` fits as is; a
+ * mini-program passes a small adapter over its own storage. Either method may be
+ * synchronous or return a promise. A missing key reads as `null` (`undefined` and `''`
+ * are accepted too).
+ */
+export interface PositionStorage {
+  getItem(key: string): string | null | undefined | Promise<string | null | undefined>;
+  setItem(key: string, value: string): void | Promise<void>;
 }
 
 /** Batched delivery on the `messages` event. */
@@ -121,8 +136,33 @@ export interface ClientOptions {
    * once. @default none (no `messages` events)
    */
   readonly batch?: BatchOptions;
-  /** Acks are coalesced into one cumulative `ack` frame per this window, in ms. @default 50 */
+  /**
+   * Acks are coalesced into one cumulative `ack` frame per this window, in ms. A message
+   * is acknowledged once handed to the application: on `message`, or with `batch` on
+   * `messages`. @default 50
+   */
   readonly ackDelayMs?: number;
+  /**
+   * Keeps the positions of delivered messages across page loads, so that a reload resumes
+   * where the last page stopped (missed messages are replayed, or a `resync` event says
+   * they cannot be). Positions are read once, before the first `hello`, and saved at most
+   * once per `storageSaveDelayMs` and on `close()`. Unreadable or invalid stored data is
+   * ignored and reported as `StorageError` on `error`.
+   *
+   * Off by default: a page that loads its state fresh on every load would otherwise
+   * receive everything published since the previous visit a second time.
+   * @default none (positions live as long as the client)
+   */
+  readonly storage?: PositionStorage;
+  /**
+   * The key positions are stored under. Stream names include the user, so users taking
+   * turns on one device may share a key. Pass a fixed key when `url` changes between page
+   * loads (a cache-busting query, say).
+   * @default `lifeline:positions:` followed by `url`
+   */
+  readonly storageKey?: string;
+  /** Longest time a change of positions waits before it is saved, in ms. @default 1_000 */
+  readonly storageSaveDelayMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -143,6 +183,9 @@ export interface ResolvedOptions {
   readonly outbox: Required<OutboxOptions>;
   readonly batch: BatchOptions | undefined;
   readonly ackDelayMs: number;
+  readonly storage: PositionStorage | undefined;
+  readonly storageKey: string;
+  readonly storageSaveDelayMs: number;
 }
 
 const WS_URL = /^wss?:\/\/[^/?#\s]+/i;
@@ -210,6 +253,19 @@ function outboxOption(value: unknown): Required<OutboxOptions> {
   };
 }
 
+function storageOption(value: unknown): PositionStorage | undefined {
+  if (value === undefined) return undefined;
+  const storage = value as Partial<PositionStorage> | null;
+  if (
+    typeof storage !== 'object' ||
+    storage === null ||
+    !isFunction(storage.getItem) ||
+    !isFunction(storage.setItem)
+  )
+    invalid('storage', 'an object with getItem and setItem (localStorage, or an adapter)', value);
+  return storage as PositionStorage;
+}
+
 function batchOption(value: unknown): BatchOptions | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) invalid('batch', 'an object', value);
@@ -221,6 +277,12 @@ function batchOption(value: unknown): BatchOptions | undefined {
     maxWaitMs: durationOption('batch.maxWaitMs', maxWaitMs, 0),
     maxSize: countOption('batch.maxSize', maxSize, 1, 1),
   };
+}
+
+function storageKeyOption(value: unknown, url: string): string {
+  if (value === undefined) return `${DEFAULT_STORAGE_KEY_PREFIX}${url}`;
+  if (typeof value !== 'string' || value === '') invalid('storageKey', 'a non-empty string', value);
+  return value;
 }
 
 /** Validate `options` and fill in every default. Throws {@link InvalidOptionError}. */
@@ -313,5 +375,12 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     outbox: outboxOption(options.outbox),
     batch: batchOption(options.batch),
     ackDelayMs: durationOption('ackDelayMs', options.ackDelayMs, DEFAULT_ACK_DELAY_MS),
+    storage: storageOption(options.storage),
+    storageKey: storageKeyOption(options.storageKey, url),
+    storageSaveDelayMs: durationOption(
+      'storageSaveDelayMs',
+      options.storageSaveDelayMs,
+      DEFAULT_STORAGE_SAVE_DELAY_MS,
+    ),
   };
 }

@@ -1,7 +1,8 @@
 /**
- * The last delivered position of every stream. It de-duplicates pushes (a message can
- * arrive twice: replayed after a resume and pushed live) and is what `hello.resume`,
- * `subscribe.from` and `ack` carry.
+ * The last position of every stream, in one of two senses the client keeps apart:
+ * received (what de-duplication, gap detection, `hello.resume` and `subscribe.from` use)
+ * and delivered to the application (what `ack` and persisted positions carry). Without
+ * batching the two are the same; with it, delivered trails received by one batch.
  */
 import { MAX_POSITIONS, type StreamPosition } from '../protocol/index.js';
 
@@ -9,36 +10,24 @@ export class Positions {
   // Map order = least recently advanced first, so trimming keeps the freshest streams.
   #last = new Map<string, StreamPosition>();
 
-  /**
-   * Record `position` if it is new. Returns false for a duplicate: at or below the last
-   * delivered offset of the same epoch. A different epoch means the stream's history was
-   * reset; its offsets start over and are accepted.
-   */
-  advance(position: StreamPosition): boolean {
-    const last = this.#last.get(position.stream);
-    if (last !== undefined && last.epoch === position.epoch && position.offset <= last.offset) {
-      return false;
-    }
+  of(stream: string): StreamPosition | undefined {
+    return this.#last.get(stream);
+  }
+
+  /** Record `position` as the stream's newest. */
+  set(position: StreamPosition): void {
     this.#last.delete(position.stream);
     this.#last.set(position.stream, {
       stream: position.stream,
       epoch: position.epoch,
       offset: position.offset,
     });
-    return true;
   }
 
-  of(stream: string): StreamPosition | undefined {
-    return this.#last.get(stream);
-  }
-
-  /** Forget everything: after a `resync` close the positions can no longer be trusted. */
-  clear(): void {
-    this.#last.clear();
-  }
-
-  get size(): number {
-    return this.#last.size;
+  /** Move a stream to `position` (even backwards, after a resync), or forget it. */
+  reset(stream: string, position: StreamPosition | undefined): void {
+    if (position === undefined) this.#last.delete(stream);
+    else this.set(position);
   }
 
   /** The freshest positions, newest last, at most `max`. */

@@ -27,13 +27,12 @@ export interface Loss {
 }
 
 export type Verdict =
-  /** Wait `delayMs`, then make attempt `attempt`. `resync`: forget local positions first. */
-  | {
-      readonly kind: 'retry';
-      readonly attempt: number;
-      readonly delayMs: number;
-      readonly resync: boolean;
-    }
+  /**
+   * Wait `delayMs`, then make attempt `attempt`. A `resync`-class close retries too: the
+   * positions of delivered messages stay true, and the gateway's answer to `hello.resume`
+   * decides whether what was missed comes back (PROTOCOL.md §10.2).
+   */
+  | { readonly kind: 'retry'; readonly attempt: number; readonly delayMs: number }
   /** The gateway's close is final. */
   | { readonly kind: 'fatal' }
   /** Reconnect attempts ran out. */
@@ -59,5 +58,5 @@ export function decide(loss: Loss, policy: ReconnectPolicy): Verdict {
     random: policy.random,
   });
   const delayMs = clampDelay(Math.max(jittered, loss.retryAfterMs ?? 0));
-  return { kind: 'retry', attempt, delayMs, resync: cls === 'resync' };
+  return { kind: 'retry', attempt, delayMs };
 }

@@ -2,7 +2,7 @@
  * The public face of a Lifeline client: what `createClient()` returns and the payloads of
  * its events.
  */
-import type { LifelineError } from '../protocol/index.js';
+import type { LifelineError, ResyncReason, StreamPosition } from '../protocol/index.js';
 import type { ConnectionState, StateChange } from './state.js';
 import type { Subscription } from './subscriptions.js';
 
@@ -20,19 +20,53 @@ export interface PushMessage {
   readonly publishedAt: number;
 }
 
+/**
+ * A stream could not be recovered: messages between the last one delivered and
+ * `position` will never be delivered (PROTOCOL.md §10). Re-fetch the state that depends on
+ * `stream` from its source of truth; delivery continues with the message after `position`.
+ */
+export interface ResyncEvent {
+  readonly stream: string;
+  /** Always `false`: a stream that could be recovered is replayed, with no event. */
+  readonly recovered: false;
+  /**
+   * `epoch_changed`: the gateway lost the stream's history (or it is another gateway's);
+   * `trimmed`: retention dropped messages this client had not received;
+   * `ahead`: the client's position is beyond the gateway's newest message.
+   */
+  readonly reason: ResyncReason;
+  /**
+   * Where delivery continues: the next message is `offset + 1` of `epoch`. Undefined when
+   * the stream has no history at all; its next message starts it.
+   */
+  readonly position: StreamPosition | undefined;
+}
+
 export interface ClientEvents {
   /** Every state change, in order. */
   readonly state: StateChange;
-  /** A pushed message, each one once, as soon as it arrives (batching or not). */
+  /**
+   * A pushed message, each one once and in order per stream, as soon as it arrives
+   * (batching or not). Without `batch`, it is acknowledged (and saved to `storage`) once
+   * listeners have it.
+   */
   readonly message: PushMessage;
   /**
    * Only with the `batch` option: the same messages in arrays, in order, each message in
-   * exactly one batch. A batch survives reconnects and is delivered on `close()`.
+   * exactly one batch. A batch survives reconnects and is delivered on `close()`. With
+   * batching, messages are acknowledged (and saved to `storage`) when their batch is
+   * handed over here, not on `message`.
    */
   readonly messages: readonly PushMessage[];
   /**
+   * A stream could not be resumed completely; see {@link ResyncEvent}. Messages received
+   * before it (also those waiting in a batch) are delivered before it.
+   */
+  readonly resync: ResyncEvent;
+  /**
    * Problems nobody awaits: a listener that threw (`CallbackError`), a refused
-   * subscription (`RequestFailedError`). Connection errors are in the `state` stream.
+   * subscription (`RequestFailedError`), a failing or corrupt `storage` (`StorageError`).
+   * Connection errors are in the `state` stream.
    */
   readonly error: LifelineError;
 }

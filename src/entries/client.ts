@@ -15,12 +15,15 @@ export {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PONG_TIMEOUT_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_STORAGE_KEY_PREFIX,
+  DEFAULT_STORAGE_SAVE_DELAY_MS,
 } from '../client/options.js';
 export type {
   BatchOptions,
   ClientOptions,
   NetworkSource,
   OutboxOptions,
+  PositionStorage,
   TokenSource,
 } from '../client/options.js';
 export type {
@@ -37,6 +40,7 @@ export type {
   LifelineClient,
   PushMessage,
   RequestOptions,
+  ResyncEvent,
   SendResult,
 } from '../client/types.js';
 export type {
@@ -66,6 +70,7 @@ export {
   ProtocolError,
   ReplacedError,
   RequestFailedError,
+  StorageError,
   TimeoutError,
   UnsupportedError,
   closeClassOf,
@@ -74,5 +79,6 @@ export type {
   CloseClass,
   LifelineErrorOptions,
   ReplyErrorCode,
+  ResyncReason,
   StreamPosition,
 } from '../protocol/index.js';

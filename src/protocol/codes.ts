@@ -18,7 +18,9 @@ export const SUBPROTOCOL_PREFIX = 'lifeline.v';
 /**
  * What a client does after a close:
  * - `retry`: reconnect with backoff, resuming where it left off;
- * - `resync`: reconnect, but local positions can no longer be trusted;
+ * - `resync`: the gateway dropped frames meant for this session: reconnect and resume
+ *   from the client's positions, which stay true; the gateway replays what
+ *   was missed or says `resync` per stream (PROTOCOL.md §10.2);
  * - `fatal`: do not reconnect until the application asks for it.
  */
 export type CloseClass = 'retry' | 'resync' | 'fatal';
@@ -47,7 +49,7 @@ export const CloseCode = {
   HEARTBEAT_TIMEOUT: 4004,
   /** The client sent frames faster than the gateway's rate limit. */
   RATE_LIMITED: 4005,
-  /** The client did not read fast enough; frames were dropped and it must resync. */
+  /** The client did not read fast enough; frames were dropped and it must resume. */
   SLOW_CONSUMER: 4006,
   /** The gateway is shutting down; another instance (or this one, restarted) will serve. */
   SHUTTING_DOWN: 4007,

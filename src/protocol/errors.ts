@@ -35,6 +35,8 @@ export const ErrorCode = {
   CALLBACK: 'LIFELINE_ERR_CALLBACK',
   /** The client's outbox is full (by message count or by bytes); nothing was queued. */
   OUTBOX_FULL: 'LIFELINE_ERR_OUTBOX_FULL',
+  /** The injected `storage` failed, or held positions that are not valid; they were ignored. */
+  STORAGE: 'LIFELINE_ERR_STORAGE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -168,6 +170,13 @@ export class OutboxFullError extends LifelineError {
   override readonly name = 'OutboxFullError';
   constructor(message: string, options?: LifelineErrorOptions) {
     super(ErrorCode.OUTBOX_FULL, message, options);
+  }
+}
+
+export class StorageError extends LifelineError {
+  override readonly name = 'StorageError';
+  constructor(message: string, options?: LifelineErrorOptions) {
+    super(ErrorCode.STORAGE, message, options);
   }
 }
 

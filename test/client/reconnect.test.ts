@@ -136,7 +136,7 @@ describe('reconnect decision: close classes', () => {
     await f.client.close();
   });
 
-  it('forgets positions after a resync close (4006)', async () => {
+  it('resumes from its positions after a resync close (4006): the gateway decides', async () => {
     const f = setup();
     await open(f);
     const s1 = f.ws.last();
@@ -152,7 +152,9 @@ describe('reconnect decision: close classes', () => {
     s1.finishClose(CloseCode.SLOW_CONSUMER, 'slow consumer');
     f.clock.advance(stateOf(f.client, 'reconnecting').retryAt - f.clock.now());
     f.ws.last().open();
-    assert.equal(f.ws.last().framesOf('hello')[0]?.resume, undefined);
+    assert.deepEqual(f.ws.last().framesOf('hello')[0]?.resume, [
+      { stream: 'user:u-1', epoch: 'e', offset: 7 },
+    ]);
     await f.client.close();
   });
 });

@@ -1,0 +1,181 @@
+/**
+ * Everything between a `push` frame and the application: de-duplication, live gap
+ * detection and repair, resync, batching, acknowledgements and persisted positions
+ * (PROTOCOL.md §10). The rule it keeps: the application sees each message of a stream
+ * once and in offset order, or a `resync` event saying that it will not.
+ *
+ * Delivered positions move only when a message was handed over — on `message` without
+ * batching, on `messages` with it — and only they are acknowledged and persisted.
+ */
+import type {
+  LifelineError,
+  PushFrame,
+  ReplyFrame,
+  ResyncFrame,
+  ResyncReason,
+  StreamPosition,
+} from '../protocol/index.js';
+import type { Scope } from '../env/index.js';
+import { AckBatcher } from './acks.js';
+import { Batcher } from './batch.js';
+import type { Emitter } from './emitter.js';
+import { GapRepair } from './gaps.js';
+import type { BatchOptions } from './options.js';
+import { ackTexts } from './outbound.js';
+import type { PersistedPositions } from './persisted.js';
+import { Positions } from './positions.js';
+import type { ClientEvents, PushMessage } from './types.js';
+
+export interface DeliveryOptions {
+  readonly batch: BatchOptions | undefined;
+  readonly ackDelayMs: number;
+  /** How long a gap repair may take before the session is given up, in ms. */
+  readonly repairTimeoutMs: number;
+  readonly nextId: () => string;
+}
+
+/** The open session deliveries talk back through. */
+export interface DeliveryLink {
+  send(text: string): boolean;
+  /** The session cannot repair a gap: drop it and reconnect. */
+  broken(error: LifelineError): void;
+  readonly maxFrameBytes: number;
+}
+
+export class Delivery {
+  /** Last received position per stream: de-duplication, gaps, `hello.resume`, `subscribe.from`. */
+  readonly received = new Positions();
+  /** Last position per stream handed to the application: what acks and storage carry. */
+  readonly delivered = new Positions();
+  readonly #events: Emitter<ClientEvents>;
+  readonly #options: DeliveryOptions;
+  readonly #batch: Batcher<PushMessage> | null;
+  readonly #acks: AckBatcher;
+  #persisted: PersistedPositions | null = null;
+  #link: DeliveryLink | null = null;
+  #repair: GapRepair | null = null;
+
+  /** `scope` is the client's: a pending batch and pending acks outlive sessions. */
+  constructor(scope: Scope, events: Emitter<ClientEvents>, options: DeliveryOptions) {
+    this.#events = events;
+    this.#options = options;
+    this.#batch =
+      options.batch === undefined
+        ? null
+        : new Batcher(scope.child(), options.batch, (batch) => this.#handedOver(batch));
+    this.#acks = new AckBatcher(scope.child(), options.ackDelayMs, (positions) =>
+      this.#sendAcks(positions),
+    );
+  }
+
+  /** Save delivered positions through `persisted` from now on. */
+  persistWith(persisted: PersistedPositions): void {
+    this.#persisted = persisted;
+  }
+
+  /** Positions loaded from storage; a stream this client already knows keeps its own. */
+  restore(positions: readonly StreamPosition[]): void {
+    for (const p of positions) {
+      if (this.received.of(p.stream) !== undefined) continue;
+      this.received.set(p);
+      this.delivered.set(p);
+    }
+  }
+
+  /** A session opened: acks held meanwhile go out, gaps can be repaired in it. */
+  attach(scope: Scope, link: DeliveryLink): void {
+    this.#link = link;
+    this.#repair = new GapRepair(scope, link, this.#options.nextId, this.#options.repairTimeoutMs);
+    this.#acks.flush();
+  }
+
+  /** The session is gone. Unfinished repairs end with it: `hello.resume` takes over. */
+  detach(): void {
+    this.#link = null;
+    this.#repair = null;
+  }
+
+  push(frame: PushFrame): void {
+    const { id, stream, epoch, offset, data, publishedAt } = frame;
+    const last = this.received.of(stream);
+    if (last !== undefined && last.epoch === epoch) {
+      if (offset <= last.offset) return; // a duplicate: replay overlapping live traffic
+      if (offset > last.offset + 1) {
+        // A live gap: never deliver out of order. The replay brings this push again.
+        this.#repair?.start(last);
+        return;
+      }
+    } else if (last !== undefined) {
+      // The stream's history was replaced without a resync frame saying so (PROTOCOL.md §10.3).
+      this.#resync(stream, 'epoch_changed', { stream, epoch, offset: offset - 1 });
+    }
+    const message: PushMessage = { id, stream, epoch, offset, data, publishedAt };
+    this.received.set(message);
+    if (this.#batch === null) {
+      this.#record([message]);
+      this.#events.emit('message', message);
+    } else {
+      this.#batch.hold(message);
+      this.#events.emit('message', message);
+      this.#batch.settle();
+    }
+  }
+
+  /** The gateway cannot serve the position it was given for `frame.stream`. */
+  resync(frame: ResyncFrame): void {
+    const { stream, reason, epoch, offset } = frame;
+    const position =
+      epoch === undefined || offset === undefined ? undefined : { stream, epoch, offset };
+    this.#resync(stream, reason, position);
+  }
+
+  /** The reply to a gap repair's `resume`. Returns false when the id is not one of ours. */
+  settle(reply: ReplyFrame): boolean {
+    return this.#repair?.settle(reply) ?? false;
+  }
+
+  /** Hand the pending batch over, send pending acks, save positions: before the client ends. */
+  flush(): void {
+    this.#batch?.flush();
+    this.#acks.flush();
+    this.#persisted?.flush();
+  }
+
+  #resync(stream: string, reason: ResyncReason, position: StreamPosition | undefined): void {
+    // What arrived before the resync reaches the application before it.
+    this.#batch?.flush();
+    this.received.reset(stream, position);
+    this.delivered.reset(stream, position);
+    this.#persisted?.changed();
+    this.#events.emit('resync', { stream, recovered: false, reason, position });
+  }
+
+  /** A batch is handed to the `messages` listeners. */
+  #handedOver(batch: readonly PushMessage[]): void {
+    this.#record(batch);
+    this.#events.emit('messages', batch);
+  }
+
+  /**
+   * Messages are being handed over: their positions become delivered, to be acknowledged
+   * and saved. Recorded just before the listeners run (acks leave on a later timer), so
+   * a listener that closes the client still has them sent and saved by `close()`.
+   */
+  #record(messages: readonly PushMessage[]): void {
+    for (const m of messages) {
+      const position = { stream: m.stream, epoch: m.epoch, offset: m.offset };
+      this.delivered.set(position);
+      this.#acks.add(position);
+    }
+    this.#persisted?.changed();
+  }
+
+  #sendAcks(positions: readonly StreamPosition[]): boolean {
+    const link = this.#link;
+    if (link === null) return false;
+    for (const text of ackTexts(positions, link.maxFrameBytes)) {
+      if (!link.send(text)) return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Delivered positions kept in the application's storage (`localStorage`, a mini-program's
+ * storage adapter), so that a page reload resumes instead of starting over.
+ *
+ * Loading happens once, before the first `hello`. Saving is throttled: the first change
+ * after a save arms one timer, and the positions as they are when it fires are written.
+ * Writes of an asynchronous storage are chained, so they land in the order they were made.
+ * Nothing the storage does — throwing, rejecting, holding garbage — gets past this file
+ * as anything but a `StorageError` on the client's `error` event.
+ */
+import {
+  ProtocolError,
+  StorageError,
+  validatePositions,
+  type LifelineError,
+  type StreamPosition,
+} from '../protocol/index.js';
+import type { Disposer, Scope } from '../env/index.js';
+import type { PositionStorage } from './options.js';
+
+/** Version of the stored record; a record of another version is ignored. */
+const FORMAT = 1;
+
+export interface PersistedOptions {
+  readonly storage: PositionStorage;
+  readonly key: string;
+  /** Longest time a change waits before it is written, in ms. */
+  readonly saveDelayMs: number;
+  /** The positions to write, read when a save happens. */
+  readonly snapshot: () => readonly StreamPosition[];
+  readonly report: (error: LifelineError) => void;
+}
+
+export class PersistedPositions {
+  readonly #scope: Scope;
+  readonly #options: PersistedOptions;
+  #timer: Disposer | null = null;
+  #dirty = false;
+  /** The last write of an asynchronous storage, while one is in flight. */
+  #writing: Promise<void> | null = null;
+
+  constructor(scope: Scope, options: PersistedOptions) {
+    this.#scope = scope;
+    this.#options = options;
+  }
+
+  /** The stored positions; an empty list when there are none or they are unusable. */
+  async load(): Promise<StreamPosition[]> {
+    const { storage, key, report } = this.#options;
+    let text: unknown;
+    try {
+      text = await storage.getItem(key);
+    } catch (cause) {
+      report(new StorageError(`Could not read the stored positions ("${key}").`, { cause }));
+      return [];
+    }
+    // Some mini-program storages answer a missing key with an empty string.
+    if (text === null || text === undefined || text === '') return [];
+    try {
+      return decode(text);
+    } catch (cause) {
+      report(
+        new StorageError(`The stored positions ("${key}") are not valid; they were ignored.`, {
+          cause,
+        }),
+      );
+      return [];
+    }
+  }
+
+  /** Positions changed: write them within `saveDelayMs`. */
+  changed(): void {
+    this.#dirty = true;
+    this.#timer ??= this.#scope.setTimeout(() => {
+      this.#timer = null;
+      this.flush();
+    }, this.#options.saveDelayMs);
+  }
+
+  /** Write now if anything changed since the last write. */
+  flush(): void {
+    this.#timer?.();
+    this.#timer = null;
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    const { storage, key, snapshot, report } = this.#options;
+    const text = JSON.stringify({ v: FORMAT, positions: snapshot() });
+    const failed = (cause: unknown): void =>
+      report(new StorageError(`Could not save the positions ("${key}").`, { cause }));
+    const write = (): Promise<void> | undefined => {
+      try {
+        const done = storage.setItem(key, text);
+        return isPromise(done) ? done.then(undefined, failed) : undefined;
+      } catch (cause) {
+        failed(cause);
+        return undefined;
+      }
+    };
+    // A synchronous storage is written at once (the page may be unloading); an
+    // asynchronous one gets its writes one after another.
+    const queued = this.#writing === null ? write() : this.#writing.then(write);
+    if (queued === undefined) return;
+    const settled: Promise<void> = queued.then(() => {
+      if (this.#writing === settled) this.#writing = null;
+    });
+    this.#writing = settled;
+  }
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+function decode(text: unknown): StreamPosition[] {
+  if (typeof text !== 'string') throw new ProtocolError('the stored value is not a string');
+  const record = JSON.parse(text) as unknown;
+  if (typeof record !== 'object' || record === null || !('v' in record)) {
+    throw new ProtocolError('the stored value is not a positions record');
+  }
+  if (record.v !== FORMAT) throw new ProtocolError(`unknown format ${String(record.v)}`);
+  return validatePositions((record as { positions?: unknown }).positions, 'positions');
+}

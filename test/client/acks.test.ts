@@ -1,0 +1,106 @@
+/**
+ * Acknowledgements follow delivery to the application: on `message` without batching, on
+ * `messages` with it — a message waiting in a batch is never acknowledged.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CloseCode, DEFAULT_ACK_DELAY_MS } from '../../src/entries/client.js';
+import type { PushFrame } from '../../src/protocol/index.js';
+import { flushMicrotasks, open, setup, stateOf } from './support.js';
+
+function push(offset: number): PushFrame {
+  return {
+    type: 'push',
+    id: `m${offset}`,
+    stream: 'user:u-1',
+    epoch: 'e1',
+    offset,
+    data: offset,
+    publishedAt: 1,
+  };
+}
+
+const at = (offset: number): unknown => ({
+  type: 'ack',
+  positions: [{ stream: 'user:u-1', epoch: 'e1', offset }],
+});
+
+describe('acks', () => {
+  it('without batching: acknowledged after `message`, coalesced per window', async () => {
+    const f = setup();
+    await open(f);
+    for (const o of [1, 2, 3]) f.ws.last().deliver(push(o));
+    assert.deepEqual(f.ws.last().framesOf('ack'), []);
+    f.clock.advance(DEFAULT_ACK_DELAY_MS);
+    assert.deepEqual(f.ws.last().framesOf('ack'), [at(3)]);
+    await f.client.close();
+  });
+
+  it('with batching: nothing is acknowledged until its batch was handed to `messages`', async () => {
+    const f = setup({ batch: { maxWaitMs: 1_000, maxSize: 3 } });
+    const handed: number[][] = [];
+    f.client.on('messages', (batch) => {
+      handed.push(batch.map((m) => m.offset));
+    });
+    await open(f);
+    const s = f.ws.last();
+    for (const o of [1, 2, 3, 4]) s.deliver(push(o));
+    assert.equal(f.messages.length, 4, '`message` fired for each');
+    f.clock.advance(DEFAULT_ACK_DELAY_MS);
+    assert.deepEqual(handed, [[1, 2, 3]]);
+    assert.deepEqual(s.framesOf('ack'), [at(3)], 'the full batch only, not 4');
+    f.clock.advance(500);
+    assert.deepEqual(s.framesOf('ack'), [at(3)], 'still waiting in the batch');
+    f.clock.advance(500);
+    assert.deepEqual(handed, [[1, 2, 3], [4]]);
+    f.clock.advance(DEFAULT_ACK_DELAY_MS);
+    assert.deepEqual(s.framesOf('ack'), [at(3), at(4)]);
+    await f.client.close();
+  });
+
+  it('a batch handed over while reconnecting is acknowledged in the next session', async () => {
+    const f = setup({ batch: { maxWaitMs: 10, maxSize: 100 }, minReconnectDelayMs: 10_000 });
+    await open(f);
+    f.ws.last().deliver(push(1));
+    f.ws.last().deliver(push(2));
+    const first = f.ws.last();
+    first.finishClose(CloseCode.SHUTTING_DOWN);
+    assert.ok(stateOf(f.client, 'reconnecting').retryAt - f.clock.now() > 10);
+    f.clock.advance(10); // the batch goes out while there is no session
+    assert.equal(f.client.state.kind, 'reconnecting');
+    assert.deepEqual(first.framesOf('ack'), []);
+    f.clock.advance(stateOf(f.client, 'reconnecting').retryAt - f.clock.now());
+    f.ws.last().handshake();
+    await flushMicrotasks();
+    assert.deepEqual(f.ws.last().framesOf('ack'), [at(2)]);
+    await f.client.close();
+  });
+
+  it('close() hands over the pending batch first, then acknowledges it', async () => {
+    const f = setup({ batch: { maxWaitMs: 1_000, maxSize: 100 } });
+    const order: string[] = [];
+    f.client.on('messages', (batch) => order.push(`messages ${batch.length}`));
+    await open(f);
+    const s = f.ws.last();
+    s.deliver(push(1));
+    s.deliver(push(2));
+    await f.client.close();
+    assert.deepEqual(order, ['messages 2']);
+    assert.deepEqual(s.framesOf('ack'), [at(2)]);
+    assert.equal(f.clock.pendingTimers, 0);
+  });
+
+  it('a listener that closes the client still has its message acknowledged', async () => {
+    for (const batch of [undefined, { maxWaitMs: 1_000, maxSize: 100 }]) {
+      const f = setup(batch === undefined ? {} : { batch });
+      f.client.on('message', () => void f.client.close());
+      await open(f);
+      const s = f.ws.last();
+      s.deliver(push(1));
+      await flushMicrotasks();
+      assert.equal(f.client.state.kind, 'closed');
+      assert.deepEqual(s.framesOf('ack'), [at(1)]);
+      assert.equal(f.clock.pendingTimers, 0, 'no timer armed after close');
+    }
+  });
+});
