@@ -47,10 +47,13 @@ function setup() {
   return { clock, ws, options };
 }
 
-let offset = 0;
+// Offsets are per stream and without gaps, as a gateway sends them.
+const offsets = new Map<string, number>();
+let ids = 0;
 function push(stream: string, data: unknown): ServerFrame {
-  offset++;
-  return { type: 'push', id: `m${offset}`, stream, epoch: 'e1', offset, data, publishedAt: 1 };
+  const offset = (offsets.get(stream) ?? 0) + 1;
+  offsets.set(stream, offset);
+  return { type: 'push', id: `m${++ids}`, stream, epoch: 'e1', offset, data, publishedAt: 1 };
 }
 
 /** Answer every subscribe / unsubscribe the client sent so far. */
