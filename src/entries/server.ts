@@ -33,7 +33,10 @@ export {
   DEFAULT_REQUEST_DEDUPE_MAX_ENTRIES_PER_USER,
   DEFAULT_REQUEST_DEDUPE_WINDOW_MS,
   DEFAULT_SESSION_OVERFLOW,
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  DEFAULT_RECEIPT_FLUSH_INTERVAL_MS,
   MAX_PUBLISH_USERS,
+  type DeliveryReceiptOptions,
   type GatewayCoreOptions,
   type PerDevicePolicy,
   type RateLimitOptions,
@@ -48,9 +51,12 @@ export {
 } from '../server/auth/jwt.js';
 export { REPLY_MESSAGE } from '../server/open-frames.js';
 export { silentLogger, type Logger, type LogFn } from '../server/logger.js';
+export { DEFAULT_STATUS_LIMIT, MAX_STATUS_LIMIT } from '../server/status.js';
 export {
   AuthError,
   ForbiddenError,
+  MAX_TTL_SECONDS,
+  PublishConflictError,
   PublishError,
   type Authenticate,
   type AuthorizeSubscribe,
@@ -62,26 +68,45 @@ export {
   type GatewayEvents,
   type GatewayStats,
   type Identity,
+  type MessageStatus,
+  type MessageStatusOptions,
   type OnMessage,
   type PublishInput,
   type PublishResult,
+  type RecipientStatus,
   type SessionClosedEvent,
   type SessionInfo,
   type Target,
   type UserFilter,
 } from '../server/types.js';
 export { createMemoryLog, type MemoryLogOptions } from '../storage/memory.js';
-export { createMemoryAckStore } from '../storage/memory-acks.js';
+export { createMemoryAckStore, type MemoryAckStoreOptions } from '../storage/memory-acks.js';
 export {
+  DEFAULT_MEMORY_RECEIPTS_PER_STREAM,
+  DEFAULT_MEMORY_RECORD_MAX_COUNT,
+  DEFAULT_RECEIPT_MAX_AGE_MS,
+  DEFAULT_RECORD_MAX_AGE_MS,
   DEFAULT_RETENTION_MAX_AGE_MS,
   DEFAULT_RETENTION_MAX_MESSAGES,
+  DEFAULT_SQLITE_RECORD_MAX_COUNT,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
   type AckConsumer,
+  type AckerPosition,
+  type AckersQuery,
   type AckStore,
+  type IdempotencyClaim,
   type LogMessage,
   type LoggedMessage,
   type LogPosition,
+  type LogPublish,
+  type LogPublished,
   type LogSlice,
   type MessageLog,
+  type PublishRecord,
+  type Receipt,
+  type ReceiptRetentionOptions,
+  type ReceiptsQuery,
+  type RecordRetentionOptions,
   type RetentionOptions,
   type StreamHead,
 } from '../storage/types.js';

@@ -3,31 +3,40 @@
  * publishes messages to streams, and shuts down gracefully. `src/adapters/ws-gateway.ts`
  * puts a WebSocket server in front of it.
  */
-import { randomUUID } from 'node:crypto';
 import { Scope } from '../env/index.js';
 import {
   CLOSE_REASON,
   CloseCode,
   InvalidOptionError,
+  USER_STREAM_PREFIX,
   encodeServerFrame,
   userStream,
   type StreamPosition,
 } from '../protocol/index.js';
+import type { LogMessage } from '../storage/types.js';
 import { Emitter } from './events.js';
 import { HeartbeatSweep } from './heartbeat-sweep.js';
+import { messageId } from './ids.js';
 import { resolveOptions, type GatewayCoreOptions, type ResolvedOptions } from './options.js';
 import { planPublish } from './publish.js';
+import { ReceiptTracker } from './receipts.js';
+import { Redelivery } from './redelivery.js';
 import { Registry } from './registry.js';
 import { RequestDedupe } from './request-dedupe.js';
 import { closeWithFrame, type Counters, type SessionContext } from './session-context.js';
 import { Session } from './session.js';
+import { DEFAULT_STATUS_LIMIT, MAX_STATUS_LIMIT, messageStatus } from './status.js';
+import { recordingAckStore } from './store-views.js';
 import {
+  PublishConflictError,
   PublishError,
   type Connection,
   type ConnectionHandler,
   type DisconnectTarget,
   type GatewayEvents,
   type GatewayStats,
+  type MessageStatus,
+  type MessageStatusOptions,
   type PublishInput,
   type PublishResult,
   type SessionInfo,
@@ -41,6 +50,11 @@ export interface GatewayCore {
   refuse(connection: Connection, code: CloseCode): void;
   /** Append a message to its streams, then push it to every live session receiving them. */
   publish(input: PublishInput): Promise<PublishResult>;
+  /**
+   * Where a message went and who received and acknowledged it; `undefined` for an id the
+   * log has no record of. Throws {@link InvalidOptionError} for a bad `limit`.
+   */
+  messageStatus(id: string, options?: MessageStatusOptions): Promise<MessageStatus | undefined>;
   /** Open sessions, all of them or those of one user. */
   sessions(filter?: UserFilter): SessionInfo[];
   /** Close every session of a user (or one session by id); returns how many were closed. */
@@ -65,7 +79,7 @@ function checkDisconnectCode(code: number): void {
 /** Create the gateway core. Throws {@link InvalidOptionError} for bad options. */
 export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
   const options = resolveOptions(input);
-  const { logger, clock, messageLog } = options;
+  const { logger, clock, messageLog, ackStore } = options;
   const scope = new Scope(clock);
   const registry = new Registry<Session>();
   const connections = new Set<Session>();
@@ -74,11 +88,21 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
     logger.error({ err: error, event }, 'gateway event listener threw'),
   );
   const sweep = new HeartbeatSweep(scope, options.idleTimeoutMs, () => registry.all());
+  const tracker =
+    options.deliveryReceipts &&
+    new ReceiptTracker(scope, ackStore, options.deliveryReceipts.flushIntervalMs, (error) =>
+      logger.error({ err: error }, 'could not store delivery receipts'),
+    );
+  const redelivery = new Redelivery({ log: messageLog, acks: ackStore, clock, counters, tracker });
   let closing: Promise<void> | undefined;
   let drained: (() => void) | undefined;
 
   const context: SessionContext = {
-    options,
+    // Acks from sessions extend ack receipts as they arrive.
+    options:
+      tracker === undefined
+        ? options
+        : { ...options, ackStore: recordingAckStore(ackStore, tracker, clock) },
     registry,
     scope,
     sweep,
@@ -90,6 +114,12 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
       if (connections.size === 0) drained?.();
     },
   };
+  // Registered first, so they run before the application's listeners.
+  events.on('opened', (info) => {
+    const session = registry.get(info.id);
+    if (session !== undefined) redelivery.open(session);
+  });
+  events.on('closed', ({ session }) => redelivery.forget(session.id));
 
   function refuse(connection: Connection, code: CloseCode): void {
     try {
@@ -110,30 +140,42 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
     return session;
   }
 
-  /** Write one message to every session receiving `stream`; returns how many took it. */
-  function fanOut(
-    stream: string,
-    id: string,
-    at: StreamPosition,
-    data: unknown,
-    publishedAt: number,
-  ): number {
+  /** Write one message to every session receiving its stream; returns how many took it. */
+  function fanOut(at: StreamPosition, message: LogMessage): number {
+    const { stream, epoch, offset } = at;
     const receivers = registry.receivers(stream);
     if (receivers.size === 0) return 0;
+    const now = clock.now();
+    const { expiresAt } = message;
+    // Only when the commit outlasted the TTL: a TTL is at least a second.
+    if (expiresAt !== undefined && expiresAt <= now) return 0;
     // Serialized once per stream: every receiver gets the very same string.
     const text = encodeServerFrame({
       type: 'push',
-      id,
+      id: message.id,
       stream,
-      epoch: at.epoch,
-      offset: at.offset,
-      data,
-      publishedAt,
+      epoch,
+      offset,
+      data: message.data,
+      publishedAt: message.publishedAt,
     });
     counters.pushesEncoded++;
     let delivered = 0;
+    if (!stream.startsWith(USER_STREAM_PREFIX)) {
+      // Channels: no redelivery, no receipts; nothing but the write per subscriber.
+      for (const session of receivers) {
+        if (session.deliver(stream, epoch, offset, text)) delivered++;
+      }
+      return delivered;
+    }
+    const holding = redelivery.active;
     for (const session of receivers) {
-      if (session.deliver(stream, at.epoch, at.offset, text)) delivered++;
+      if (holding && redelivery.hold(session, stream, epoch, offset, text, expiresAt)) {
+        delivered++;
+      } else if (session.deliver(stream, epoch, offset, text)) {
+        delivered++;
+        tracker?.delivered(session, stream, epoch, offset, now);
+      }
     }
     return delivered;
   }
@@ -141,25 +183,73 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
   async function publish(input: PublishInput): Promise<PublishResult> {
     if (closing !== undefined) throw new PublishError('Cannot publish: the gateway is closed.');
     const plan = planPublish(input);
-    const id = randomUUID();
     const publishedAt = clock.now();
-    let delivered = 0;
-    // Append first, then fan out with the position the log assigned: a session that
-    // resumes later finds in the log everything it was (or would have been) pushed.
-    const positions = await Promise.all(
-      plan.streams.map(async (stream) => {
-        const { epoch, offset } = await messageLog.append(stream, {
-          id,
-          data: plan.data,
-          publishedAt,
-        });
-        const position = { stream, epoch, offset };
-        delivered += fanOut(stream, id, position, plan.data, publishedAt);
-        return position;
-      }),
-    );
-    counters.published++;
-    return { id, positions, delivered };
+    const expiresAt =
+      plan.ttlSeconds === undefined ? undefined : publishedAt + plan.ttlSeconds * 1000;
+    const message: LogMessage = {
+      id: messageId(publishedAt),
+      data: plan.data,
+      publishedAt,
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+      ...(plan.requireAck ? { requireAck: true } : {}),
+    };
+    // A target names users only or one channel; redelivery tracks user streams in flight.
+    const inboxes = plan.streams[0]?.startsWith(USER_STREAM_PREFIX) === true ? plan.streams : [];
+    redelivery.begin(inboxes);
+    try {
+      // Append first, then fan out with the positions the log assigned: a session that
+      // resumes later finds in the log everything it was (or would have been) pushed.
+      const { duplicate, record } = await messageLog.publish({
+        streams: plan.streams,
+        message,
+        ...(plan.idempotencyKey === undefined
+          ? {}
+          : {
+              idempotency: {
+                key: plan.idempotencyKey,
+                since: publishedAt - options.idempotencyWindowMs,
+                ...(plan.fingerprint === undefined ? {} : { fingerprint: plan.fingerprint }),
+              },
+            }),
+      });
+      const result = {
+        id: record.id,
+        positions: record.positions,
+        ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
+      };
+      if (duplicate) {
+        if (record.fingerprint !== undefined && record.fingerprint !== plan.fingerprint) {
+          throw new PublishConflictError(
+            `Cannot publish: idempotencyKey was already used for message ${record.id}, ` +
+              'with a different target, data, ttlSeconds or requireAck.',
+            record.id,
+          );
+        }
+        return { ...result, delivered: 0, duplicate: true };
+      }
+      let delivered = 0;
+      for (const at of record.positions) delivered += fanOut(at, message);
+      counters.published++;
+      return { ...result, delivered, duplicate: false };
+    } finally {
+      redelivery.end(inboxes);
+    }
+  }
+
+  function statusOf(
+    id: string,
+    opts: MessageStatusOptions = {},
+  ): Promise<MessageStatus | undefined> {
+    const limit = opts.limit ?? DEFAULT_STATUS_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_STATUS_LIMIT) {
+      return Promise.reject(
+        new InvalidOptionError(
+          `limit must be an integer from 1 to ${MAX_STATUS_LIMIT}, got ${String(limit)}.`,
+        ),
+      );
+    }
+    if (typeof id !== 'string' || id === '') return Promise.resolve(undefined);
+    return messageStatus({ log: messageLog, acks: ackStore, tracker }, id, limit);
   }
 
   function sessions(filter?: UserFilter): SessionInfo[] {
@@ -208,6 +298,8 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
       for (const session of [...connections]) session.terminate();
       connections.clear();
     }
+    // Receipts still in memory go to the store before it may be closed.
+    await tracker?.flush();
     scope.dispose();
     events.clear();
     await Promise.all(options.ownedStores.map((store) => store.close()));
@@ -217,6 +309,7 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
     accept,
     refuse,
     publish,
+    messageStatus: statusOf,
     sessions,
     disconnect,
     stats,

@@ -7,7 +7,12 @@ import { systemClock, type Clock } from '../env/index.js';
 import { InvalidOptionError } from '../protocol/index.js';
 import { createMemoryAckStore } from '../storage/memory-acks.js';
 import { createMemoryLog } from '../storage/memory.js';
-import type { AckStore, MessageLog, RetentionOptions } from '../storage/types.js';
+import {
+  DEFAULT_RECORD_MAX_AGE_MS,
+  type AckStore,
+  type MessageLog,
+  type RetentionOptions,
+} from '../storage/types.js';
 import { createJwtAuthenticate, type JwtOptions } from './auth/jwt.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Authenticate, AuthorizeSubscribe, OnMessage } from './types.js';
@@ -40,6 +45,26 @@ export const DEFAULT_SESSION_OVERFLOW: SessionOverflowPolicy = 'close-oldest';
 export const DEFAULT_REQUEST_DEDUPE_WINDOW_MS = 120_000;
 /** Default of {@link RequestDedupeOptions.maxEntriesPerUser}. */
 export const DEFAULT_REQUEST_DEDUPE_MAX_ENTRIES_PER_USER = 1_000;
+/** Default of {@link GatewayCoreOptions.idempotencyWindowMs}: 24 hours. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Default of {@link DeliveryReceiptOptions.flushIntervalMs}. */
+export const DEFAULT_RECEIPT_FLUSH_INTERVAL_MS = 5_000;
+
+/**
+ * Recording of delivery and ack times for the status API. Deliveries to user inboxes and
+ * acks of them are tracked in memory, per session (or device) as runs of consecutive
+ * offsets, and written to the ack store in one batch per interval: nothing is stored per
+ * message, and a broadcast costs nothing (channel deliveries are not recorded).
+ */
+export interface DeliveryReceiptOptions {
+  /**
+   * How often receipts are written, in ms; also the longest time one receipt spans, and
+   * so the precision of `deliveredAt`/`ackedAt` for anything but a live push. Receipts
+   * still in memory are reported too; a crash loses at most this much of them.
+   * @default 5_000
+   */
+  readonly flushIntervalMs?: number;
+}
 
 /**
  * What happens when a session opens for a user and device (`hello.device`) that already
@@ -107,8 +132,21 @@ export interface GatewayCoreOptions {
    * With `messageLog`, configure retention on that log instead.
    */
   readonly retention?: RetentionOptions;
-  /** Where `ack` frames are recorded. @default an in-memory store */
+  /** Where `ack` frames and delivery receipts are recorded. @default an in-memory store */
   readonly ackStore?: AckStore;
+  /**
+   * How long an `idempotencyKey` of `publish` is remembered, in ms. The log must keep the
+   * publish record that long too (its `records.maxAgeMs`, 24 h by default; the default
+   * in-memory log is given at least this window).
+   * @default 86_400_000 (24 h)
+   */
+  readonly idempotencyWindowMs?: number;
+  /**
+   * Delivery and ack times for `messageStatus` / `GET /api/messages/:id`; `false` turns
+   * the recording off (the status then says only whether each device acked).
+   * @default { flushIntervalMs: 5_000 }
+   */
+  readonly deliveryReceipts?: DeliveryReceiptOptions | false;
   /** Largest inbound frame, in UTF-8 bytes; larger ones close with 4002. @default 65_536 */
   readonly maxFrameBytes?: number;
   /** Time a connection has to complete the handshake (`hello` → `welcome`), in ms; then 4003. @default 10_000 */
@@ -140,6 +178,8 @@ export interface ResolvedOptions {
   readonly onMessage: OnMessage | undefined;
   readonly messageLog: MessageLog;
   readonly ackStore: AckStore;
+  readonly idempotencyWindowMs: number;
+  readonly deliveryReceipts: Required<DeliveryReceiptOptions> | undefined;
   readonly maxFrameBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly pingIntervalMs: number;
@@ -242,16 +282,38 @@ export function resolveOptions(options: GatewayCoreOptions): ResolvedOptions {
     );
   }
   const rate = options.rateLimit;
+  const idempotencyWindowMs = positive(
+    options.idempotencyWindowMs,
+    DEFAULT_IDEMPOTENCY_WINDOW_MS,
+    'idempotencyWindowMs',
+  );
+  const receipts = options.deliveryReceipts;
+  const deliveryReceipts =
+    receipts === false
+      ? undefined
+      : {
+          flushIntervalMs: positive(
+            receipts?.flushIntervalMs,
+            DEFAULT_RECEIPT_FLUSH_INTERVAL_MS,
+            'deliveryReceipts.flushIntervalMs',
+          ),
+        };
   const messageLog =
     options.messageLog ??
-    createMemoryLog({ clock, ...(options.retention ? { retention: options.retention } : {}) });
-  const ackStore = options.ackStore ?? createMemoryAckStore();
+    createMemoryLog({
+      clock,
+      ...(options.retention ? { retention: options.retention } : {}),
+      records: { maxAgeMs: Math.max(DEFAULT_RECORD_MAX_AGE_MS, idempotencyWindowMs) },
+    });
+  const ackStore = options.ackStore ?? createMemoryAckStore({ clock });
   return {
     authenticate: pickAuthenticate(options, clock),
     authorizeSubscribe: options.authorizeSubscribe,
     onMessage: options.onMessage,
     messageLog,
     ackStore,
+    idempotencyWindowMs,
+    deliveryReceipts,
     maxFrameBytes: positive(options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes'),
     handshakeTimeoutMs: positive(
       options.handshakeTimeoutMs,

@@ -1,7 +1,9 @@
 /**
  * Validation of `publish` input. A backend calling `publish` wrongly gets a
- * {@link PublishError} that says what to fix, before anything is appended.
+ * {@link PublishError} that says what to fix and names the field, before anything is
+ * appended.
  */
+import { createHash } from 'node:crypto';
 import {
   CHANNEL_PATTERN,
   CHANNEL_STREAM_PREFIX,
@@ -9,46 +11,61 @@ import {
   channelStream,
   userStream,
 } from '../protocol/index.js';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../storage/types.js';
 import { userProblem } from './identity.js';
 import { MAX_PUBLISH_USERS } from './options.js';
-import { PublishError, type PublishInput } from './types.js';
+import { MAX_TTL_SECONDS, PublishError, type PublishInput } from './types.js';
 
-/** A validated publish: the streams to append to, and the data as it goes on the wire. */
+/** A validated publish: the streams to append to, the data as it goes on the wire, options. */
 export interface PublishPlan {
   /** Distinct stream names, in the order the target named them. */
   readonly streams: readonly string[];
   /** `data` after a JSON round trip: what clients will receive and the log stores. */
   readonly data: unknown;
+  readonly ttlSeconds: number | undefined;
+  readonly requireAck: boolean;
+  readonly idempotencyKey: string | undefined;
+  /**
+   * Digest of everything a retry repeats (streams, data, TTL, requireAck), computed only
+   * with an idempotency key: a key reused for another message is told from a retry.
+   */
+  readonly fingerprint: string | undefined;
 }
 
-function fail(message: string): never {
-  throw new PublishError(`Cannot publish: ${message}.`);
+function fail(message: string, field?: string): never {
+  throw new PublishError(`Cannot publish: ${message}.`, field === undefined ? {} : { field });
 }
 
 function userTarget(user: unknown, tenant: unknown, where: string): string {
   const problem = userProblem(user, tenant);
-  if (problem !== undefined) fail(`${where}: ${problem}`);
+  if (problem !== undefined) fail(`${where}: ${problem}`, where);
   return userStream(user as string, tenant as string | undefined);
 }
 
 function streamsOf(to: unknown): string[] {
   if (typeof to !== 'object' || to === null) {
-    fail('`to` must be { user }, { users } or { channel }');
+    fail('`to` must be { user }, { users } or { channel }', 'to');
   }
   const target = to as Record<string, unknown>;
   const given = ['user', 'users', 'channel'].filter((k) => target[k] !== undefined);
   if (given.length !== 1) {
-    fail(`\`to\` must have exactly one of "user", "users" and "channel", got ${given.length}`);
+    fail(
+      `\`to\` must have exactly one of "user", "users" and "channel", got ${given.length}`,
+      'to',
+    );
   }
   if (target['channel'] !== undefined) {
     const channel = target['channel'];
-    if (target['tenant'] !== undefined) fail('`to.tenant` applies to users, not channels');
+    if (target['tenant'] !== undefined) {
+      fail('`to.tenant` applies to users, not channels', 'to.tenant');
+    }
     if (typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel)) {
-      fail(`to.channel must match ${String(CHANNEL_PATTERN)}`);
+      fail(`to.channel must match ${String(CHANNEL_PATTERN)}`, 'to.channel');
     }
     if (channel.length > MAX_NAME_LENGTH - CHANNEL_STREAM_PREFIX.length) {
       fail(
         `to.channel may have at most ${MAX_NAME_LENGTH - CHANNEL_STREAM_PREFIX.length} characters`,
+        'to.channel',
       );
     }
     return [channelStream(channel)];
@@ -57,28 +74,76 @@ function streamsOf(to: unknown): string[] {
   if (target['user'] !== undefined) return [userTarget(target['user'], tenant, 'to.user')];
   const users = target['users'];
   if (!Array.isArray(users) || users.length === 0 || users.length > MAX_PUBLISH_USERS) {
-    fail(`to.users must be an array of 1 to ${MAX_PUBLISH_USERS} user ids`);
+    fail(`to.users must be an array of 1 to ${MAX_PUBLISH_USERS} user ids`, 'to.users');
   }
   // A user listed twice still gets the message once.
   return [...new Set(users.map((user, i) => userTarget(user, tenant, `to.users[${i}]`)))];
 }
 
-function normalize(data: unknown): unknown {
-  if (data === undefined) fail('`data` is required (use null for "nothing")');
+/** `data` as JSON text, or a PublishError. */
+function serialize(data: unknown): string {
+  if (data === undefined) fail('`data` is required (use null for "nothing")', 'data');
   let json: string | undefined;
   try {
     json = JSON.stringify(data);
   } catch (cause) {
-    throw new PublishError('Cannot publish: `data` is not serializable as JSON.', { cause });
+    throw new PublishError('Cannot publish: `data` is not serializable as JSON.', {
+      field: 'data',
+      cause,
+    });
   }
-  if (json === undefined) fail('`data` is not a JSON value');
-  // The copy is what the log keeps and clients receive: later changes the caller makes
-  // to its object cannot alter a message that was already published.
-  return JSON.parse(json) as unknown;
+  if (json === undefined) fail('`data` is not a JSON value', 'data');
+  return json;
+}
+
+function ttlOf(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    fail('`ttlSeconds` must be a positive integer', 'ttlSeconds');
+  }
+  if (value > MAX_TTL_SECONDS) {
+    fail(`\`ttlSeconds\` may be at most ${MAX_TTL_SECONDS} (30 days)`, 'ttlSeconds');
+  }
+  return value;
+}
+
+function keyOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '' || value.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    fail(
+      `\`idempotencyKey\` must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+      'idempotencyKey',
+    );
+  }
+  return value;
 }
 
 /** Validate a publish. Throws {@link PublishError}. */
 export function planPublish(input: PublishInput): PublishPlan {
   if (typeof input !== 'object' || input === null) fail('expected { to, data }');
-  return { streams: streamsOf(input.to), data: normalize(input.data) };
+  const streams = streamsOf(input.to);
+  const json = serialize(input.data);
+  const ttlSeconds = ttlOf(input.ttlSeconds);
+  const requireAck = input.requireAck ?? false;
+  if (typeof requireAck !== 'boolean') fail('`requireAck` must be a boolean', 'requireAck');
+  if (requireAck && !('user' in input.to || 'users' in input.to)) {
+    // Channels resume through `subscribe.from`; there is no "user who has not acked" there.
+    fail(
+      '`requireAck` applies to user targets ({ user } or { users }), not channels',
+      'requireAck',
+    );
+  }
+  const idempotencyKey = keyOf(input.idempotencyKey);
+  const fingerprint =
+    idempotencyKey === undefined
+      ? undefined
+      : createHash('sha256')
+          .update(JSON.stringify([streams, ttlSeconds ?? null, requireAck]))
+          .update('\n')
+          .update(json)
+          .digest('base64url');
+  // The parsed copy is what the log keeps and clients receive: later changes the caller
+  // makes to its object cannot alter a message that was already published.
+  const data = JSON.parse(json) as unknown;
+  return { streams, data, ttlSeconds, requireAck, idempotencyKey, fingerprint };
 }

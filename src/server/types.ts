@@ -68,15 +68,90 @@ export interface PublishInput {
   readonly to: Target;
   /** Any JSON value. */
   readonly data: unknown;
+  /**
+   * Publish at most once per key: a repeat within the gateway's `idempotencyWindowMs`
+   * answers the original `id` and `positions` (`duplicate: true`) and publishes nothing,
+   * also when both calls run at once. The same key with a different target, data, TTL or
+   * `requireAck` is refused with {@link PublishConflictError}. 1 to 200 characters.
+   */
+  readonly idempotencyKey?: string;
+  /**
+   * Seconds the message stays deliverable. Once expired it is neither pushed live nor
+   * replayed nor redelivered (it stays in the log until retention drops it). An integer
+   * from 1 to {@link MAX_TTL_SECONDS}. @default no expiry
+   */
+  readonly ttlSeconds?: number;
+  /**
+   * User targets only: redeliver the message to each of the user's devices that has not
+   * acknowledged it, whenever one connects, for as long as the log retains it.
+   * @default false
+   */
+  readonly requireAck?: boolean;
 }
+
+/** Longest `ttlSeconds`: 30 days. */
+export const MAX_TTL_SECONDS = 30 * 24 * 60 * 60;
 
 export interface PublishResult {
   /** Message id, the same in every stream it was appended to. */
   readonly id: string;
   /** The position of the message in each stream it was appended to. */
   readonly positions: readonly StreamPosition[];
-  /** Live sessions the message was written to right away. */
+  /** Live sessions the message was written to right away (0 for a duplicate). */
   readonly delivered: number;
+  /** True when `idempotencyKey` matched an earlier publish: nothing was published now. */
+  readonly duplicate: boolean;
+  /** When the message expires (ms since the Unix epoch), if it has a TTL. */
+  readonly expiresAt?: number;
+}
+
+/** One recipient of a message in {@link MessageStatus}. */
+export interface RecipientStatus {
+  /** The stream through which the recipient receives the message. */
+  readonly stream: string;
+  readonly user: string;
+  readonly tenant?: string;
+  /** `hello.device` of the recipient's sessions; absent for sessions without one. */
+  readonly device?: string;
+  /** The session the message was written to; absent when only the ack is known. */
+  readonly session?: string;
+  /**
+   * When the gateway wrote the message to `session` (ms since the Unix epoch): within the
+   * receipt window (`deliveryReceipts.flushIntervalMs`) of the true time, and for a live
+   * push the publish time, which precedes the write by the commit's latency.
+   */
+  readonly deliveredAt?: number;
+  /** The recipient (user and device) acknowledged the message or a later one of the stream. */
+  readonly acked: boolean;
+  /**
+   * When the acknowledgement covering the message arrived: exact when that ack was the
+   * first of its receipt window, else the end of the window (at most
+   * `deliveryReceipts.flushIntervalMs` late). Absent when no receipt covers it.
+   */
+  readonly ackedAt?: number;
+}
+
+/** What `GET /api/messages/:id` and `gateway.messageStatus(id)` answer. */
+export interface MessageStatus {
+  readonly id: string;
+  readonly publishedAt: number;
+  readonly expiresAt?: number;
+  readonly requireAck: boolean;
+  readonly positions: readonly StreamPosition[];
+  /**
+   * User streams: one entry per session written to, plus one per device that acknowledged
+   * the stream without a recorded delivery. Channels: one entry per consumer that
+   * acknowledged the message (deliveries to channel subscribers are not recorded).
+   */
+  readonly recipients: readonly RecipientStatus[];
+  /** More recipients exist than `limit` allowed. */
+  readonly truncated: boolean;
+}
+
+/** Options of `gateway.messageStatus`. */
+export interface MessageStatusOptions {
+  /** Most recipients listed, 1 to 1,000. @default 100 */
+  readonly limit?: number;
 }
 
 /**
@@ -117,8 +192,31 @@ export class AuthError extends Error {
 
 /** Raised by `gateway.publish` for input it cannot accept. */
 export class PublishError extends Error {
-  override readonly name = 'PublishError';
-  readonly code = 'LIFELINE_ERR_BAD_PUBLISH';
+  override readonly name: string = 'PublishError';
+  readonly code: string = 'LIFELINE_ERR_BAD_PUBLISH';
+  /** The input field the message is about (`to.user`, `ttlSeconds`), when there is one. */
+  readonly field: string | undefined;
+
+  constructor(message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.field = options.field;
+  }
+}
+
+/**
+ * Raised by `gateway.publish` when `idempotencyKey` was used within the window for a
+ * publish with a different target, data, TTL or `requireAck`: a reused key, not a retry.
+ */
+export class PublishConflictError extends PublishError {
+  override readonly name = 'PublishConflictError';
+  override readonly code = 'LIFELINE_ERR_PUBLISH_CONFLICT';
+  /** The id of the publish that holds the key. */
+  readonly original: string;
+
+  constructor(message: string, original: string) {
+    super(message, { field: 'idempotencyKey' });
+    this.original = original;
+  }
 }
 
 /** Thrown (or rejected) by `onMessage` / `authorizeSubscribe` to answer with `forbidden`. */

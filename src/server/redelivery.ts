@@ -1,0 +1,233 @@
+/**
+ * Redelivery of `requireAck` messages: when a session opens, the user's inbox messages
+ * published with `requireAck` that its device (`hello.device`; all device-less sessions
+ * of a user share one position) has not acknowledged are pushed to it, oldest first,
+ * before any live push — whether or not `hello.resume` asked for them (a new device, a
+ * cleared storage).
+ *
+ * Ordering is the whole difficulty: a client drops a push at or below the last position
+ * it delivered, so an old message written after a newer live one would be lost. So, from
+ * the moment the session is registered, live pushes of its inbox are held here (fan-out
+ * asks {@link Redelivery.hold}); the unacknowledged messages are read from the log and
+ * written; then the held pushes follow, and the session is live.
+ *
+ * Which old messages may be written before the held ones? Fan-out runs in offset order
+ * per stream, so every offset below the first held push `h0` was fanned out before the
+ * session was registered — a requireAck one among them is owed, the rest are not (the
+ * session did not exist). Offsets from `h0` on are held or still to come. When nothing
+ * is held yet, a publish may have appended a message and not fanned it out: the decision
+ * then waits until the stream has no publish in flight, or a push gets held.
+ *
+ * A session that also resumed its inbox (`hello.resume`) replays it as usual; pushes
+ * written here go through `Session.deliver`, which holds them behind that replay, and the
+ * client's de-duplication drops whatever both paths supply.
+ */
+import type { Clock } from '../env/index.js';
+import { encodeServerFrame, type StreamPosition } from '../protocol/index.js';
+import type { AckStore, LoggedMessage, MessageLog } from '../storage/types.js';
+import type { Counters } from './session-context.js';
+import type { ReceiptTracker } from './receipts.js';
+import type { Session } from './session.js';
+import { expired } from './store-views.js';
+
+/** Messages read from the log per round trip while redelivering. */
+export const REDELIVERY_BATCH = 256;
+
+interface HeldPush {
+  readonly epoch: string;
+  readonly offset: number;
+  readonly text: string;
+  readonly expiresAt: number | undefined;
+}
+
+interface Hold {
+  readonly session: Session;
+  readonly stream: string;
+  readonly held: HeldPush[];
+  /** Set while waiting for the stream's publishes in flight. */
+  wake: (() => void) | undefined;
+}
+
+export interface RedeliveryDeps {
+  readonly log: MessageLog;
+  readonly acks: AckStore;
+  readonly clock: Clock;
+  readonly counters: Counters;
+  readonly tracker: ReceiptTracker | undefined;
+}
+
+export class Redelivery {
+  readonly #deps: RedeliveryDeps;
+  /** By session id. */
+  readonly #holds = new Map<string, Hold>();
+  /** Holds waiting for a stream's publishes in flight, by stream. */
+  readonly #waiting = new Map<string, Set<Hold>>();
+  /** User streams with publishes between `begin` and `end`, and how many. */
+  readonly #inFlight = new Map<string, number>();
+
+  constructor(deps: RedeliveryDeps) {
+    this.#deps = deps;
+  }
+
+  /** True while any session is being redelivered to; fan-out checks this first. */
+  get active(): boolean {
+    return this.#holds.size !== 0;
+  }
+
+  /** A publish to these user streams is about to append. */
+  begin(streams: readonly string[]): void {
+    for (const s of streams) this.#inFlight.set(s, (this.#inFlight.get(s) ?? 0) + 1);
+  }
+
+  /** That publish fanned out (or failed). */
+  end(streams: readonly string[]): void {
+    for (const s of streams) {
+      const count = (this.#inFlight.get(s) ?? 1) - 1;
+      if (count > 0) {
+        this.#inFlight.set(s, count);
+        continue;
+      }
+      this.#inFlight.delete(s);
+      const waiting = this.#waiting.get(s);
+      if (waiting !== undefined) for (const hold of [...waiting]) hold.wake?.();
+    }
+  }
+
+  /** Fan-out: keep this push for `session` if its redelivery is in progress. */
+  hold(
+    session: Session,
+    stream: string,
+    epoch: string,
+    offset: number,
+    text: string,
+    expiresAt: number | undefined,
+  ): boolean {
+    const hold = this.#holds.get(session.id);
+    if (hold === undefined || hold.stream !== stream) return false;
+    hold.held.push({ epoch, offset, text, expiresAt });
+    hold.wake?.();
+    return true;
+  }
+
+  /** A session was registered: hold its inbox and redeliver what its device has not acked. */
+  open(session: Session): void {
+    const profile = session.profile;
+    if (profile === undefined || this.#holds.has(session.id)) return;
+    const hold: Hold = { session, stream: profile.userStream, held: [], wake: undefined };
+    this.#holds.set(session.id, hold);
+    this.#run(hold).then(
+      () => this.#release(hold),
+      (error: unknown) => {
+        this.#release(hold);
+        session.fail(error, 'could not redeliver unacknowledged messages');
+      },
+    );
+  }
+
+  /** A session closed: forget its hold. */
+  forget(sessionId: string): void {
+    const hold = this.#holds.get(sessionId);
+    if (hold !== undefined) this.#drop(hold);
+  }
+
+  async #run(hold: Hold): Promise<void> {
+    const { session, stream } = hold;
+    const { log, acks } = this.#deps;
+    const profile = session.profile;
+    if (profile === undefined) return;
+    const consumer = { userId: profile.userId, tenantId: profile.tenantId, device: profile.device };
+    const acked: StreamPosition | undefined = (await acks.acked(consumer)).find(
+      (p) => p.stream === stream,
+    );
+    let cursor = acked?.offset ?? 0;
+    let epoch = acked?.epoch;
+    for (;;) {
+      if (!session.isOpen) return;
+      let slice = await log.readRequiringAck(stream, cursor, REDELIVERY_BATCH);
+      if (slice === undefined) return;
+      if (epoch !== undefined && slice.epoch !== epoch) {
+        // Acked in a history the log no longer has: everything retained is unacked.
+        cursor = 0;
+        slice = await log.readRequiringAck(stream, cursor, REDELIVERY_BATCH);
+        if (slice === undefined) return;
+      }
+      epoch = slice.epoch;
+      if (slice.messages.length === 0) return;
+      await this.#settled(hold);
+      if (!session.isOpen) return;
+      const first = hold.held[0];
+      if (first !== undefined && first.epoch !== epoch) return;
+      const bound = first?.offset ?? Number.POSITIVE_INFINITY;
+      for (const m of slice.messages) {
+        if (m.offset >= bound) return;
+        if (!this.#write(hold, epoch, m)) return;
+      }
+      if (slice.messages.length < REDELIVERY_BATCH) return;
+      cursor = (slice.messages.at(-1) as LoggedMessage).offset;
+    }
+  }
+
+  /** Resolves once what may be written before the held pushes is known. */
+  #settled(hold: Hold): Promise<void> {
+    if (hold.held.length > 0 || !this.#inFlight.has(hold.stream)) return Promise.resolve();
+    return new Promise((resolve) => {
+      let waiting = this.#waiting.get(hold.stream);
+      if (waiting === undefined) {
+        waiting = new Set();
+        this.#waiting.set(hold.stream, waiting);
+      }
+      waiting.add(hold);
+      hold.wake = () => {
+        hold.wake = undefined;
+        this.#unwait(hold);
+        resolve();
+      };
+    });
+  }
+
+  #write(hold: Hold, epoch: string, m: LoggedMessage): boolean {
+    const { clock, counters, tracker } = this.#deps;
+    const now = clock.now();
+    if (expired(m, now)) return true;
+    const text = encodeServerFrame({
+      type: 'push',
+      id: m.id,
+      stream: hold.stream,
+      epoch,
+      offset: m.offset,
+      data: m.data,
+      publishedAt: m.publishedAt,
+    });
+    counters.pushesEncoded++;
+    if (!hold.session.deliver(hold.stream, epoch, m.offset, text)) return false;
+    tracker?.delivered(hold.session, hold.stream, epoch, m.offset, now);
+    return true;
+  }
+
+  /** Write the held pushes and let live ones through. */
+  #release(hold: Hold): void {
+    if (this.#holds.get(hold.session.id) !== hold) return;
+    this.#drop(hold);
+    const { clock, tracker } = this.#deps;
+    const now = clock.now();
+    for (const push of hold.held) {
+      if (push.expiresAt !== undefined && push.expiresAt <= now) continue;
+      if (!hold.session.deliver(hold.stream, push.epoch, push.offset, push.text)) return;
+      tracker?.delivered(hold.session, hold.stream, push.epoch, push.offset, now);
+    }
+  }
+
+  #drop(hold: Hold): void {
+    if (this.#holds.get(hold.session.id) === hold) this.#holds.delete(hold.session.id);
+    this.#unwait(hold);
+    // A waiting run resumes, finds the session gone, and ends.
+    hold.wake?.();
+  }
+
+  #unwait(hold: Hold): void {
+    const waiting = this.#waiting.get(hold.stream);
+    if (waiting === undefined) return;
+    waiting.delete(hold);
+    if (waiting.size === 0) this.#waiting.delete(hold.stream);
+  }
+}
