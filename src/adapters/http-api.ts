@@ -1,29 +1,32 @@
 /**
- * The HTTP API backends use to reach users: publish, presence, disconnect and a health
- * check.
+ * The HTTP API backends use to reach users: publish, message status, presence, disconnect
+ * and a health check.
  *
  * `createHttpApi()` returns a plain Node request handler that answers its own routes and
  * returns `false` for every other path, so the `lifeline` CLI (or an application's own
  * server) can chain it with other handlers. It never throws and never crashes on input:
  * every failure becomes a JSON error response `{ error: { code, message } }`.
  *
- * | route                     | auth   | answer                                        |
- * | ------------------------- | ------ | --------------------------------------------- |
- * | `GET /healthz`            | none   | `{ status: 'ok', sessions }`                  |
- * | `POST /api/publish`       | Bearer | `{ id, positions, delivered }`                |
- * | `GET /api/presence/:user` | Bearer | `{ user, tenant?, sessions: [...] }`          |
- * | `POST /api/disconnect`    | Bearer | `{ disconnected }` (sessions closed with 4104) |
+ * | route                     | auth   | answer                                              |
+ * | ------------------------- | ------ | --------------------------------------------------- |
+ * | `GET /healthz`            | none   | `{ status: 'ok', sessions }`                        |
+ * | `POST /api/publish`       | Bearer | `{ id, positions, delivered, duplicate, expiresAt? }` |
+ * | `GET /api/messages/:id`   | Bearer | `MessageStatus` (`?limit=`), 404 for an unknown id  |
+ * | `GET /api/presence/:user` | Bearer | `{ user, tenant?, sessions: [...] }`                |
+ * | `POST /api/disconnect`    | Bearer | `{ disconnected }` (sessions closed with 4104)      |
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
   DisconnectTarget,
+  MessageStatus,
+  MessageStatusOptions,
   PublishInput,
   PublishResult,
   SessionInfo,
   UserFilter,
 } from '../server/types.js';
 import { CloseCode, InvalidOptionError } from '../protocol/index.js';
-import { PublishError } from '../server/types.js';
+import { PublishConflictError, PublishError } from '../server/types.js';
 import { silentLogger, type Logger } from '../server/logger.js';
 import { createBearerCheck } from './http-auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http-body.js';
@@ -35,12 +38,18 @@ import {
   sendHttpError,
   sendJson,
 } from './http-errors.js';
-import { parsePublishBody } from './http-publish.js';
+import { MESSAGES_PREFIX, parseMessageRequest } from './http-messages.js';
+import { IDEMPOTENCY_KEY_HEADER, parsePublishBody } from './http-publish.js';
 import { requestTarget, type RequestTarget } from './http-request.js';
 
 /** The part of a gateway the HTTP API uses. */
 export interface HttpApiGateway {
   publish(input: PublishInput): Promise<PublishResult>;
+  /**
+   * Delivery status of a message, for `GET /api/messages/:id`. Without it the route
+   * answers 501 `not_implemented`.
+   */
+  messageStatus?(id: string, options?: MessageStatusOptions): Promise<MessageStatus | undefined>;
   /** Open sessions of one user (of one tenant). */
   sessions(filter: UserFilter): readonly SessionInfo[];
   /** Close sessions with `code`; returns how many were closed. */
@@ -111,22 +120,66 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
   async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') throw methodNotAllowed(['POST']);
     authorize(req);
-    const input = parsePublishBody(await readJsonBody(req, maxBodyBytes));
+    const header = req.headers[IDEMPOTENCY_KEY_HEADER];
+    const input = parsePublishBody(
+      await readJsonBody(req, maxBodyBytes),
+      Array.isArray(header) ? header.join(', ') : header,
+    );
     let result: PublishResult;
     try {
       result = await gateway.publish(input);
     } catch (error) {
+      if (error instanceof PublishConflictError) {
+        throw new HttpError(422, HttpErrorCode.IDEMPOTENCY_KEY_REUSED, error.message, {
+          field: 'idempotencyKey',
+          cause: error,
+        });
+      }
       if (error instanceof PublishError) {
-        throw new HttpError(400, HttpErrorCode.BAD_REQUEST, error.message, { cause: error });
+        throw new HttpError(400, HttpErrorCode.BAD_REQUEST, error.message, {
+          ...(error.field === undefined ? {} : { field: error.field }),
+          cause: error,
+        });
       }
       throw error;
     }
-    logger.debug({ id: result.id, delivered: result.delivered }, 'published');
+    logger.debug(
+      { id: result.id, delivered: result.delivered, duplicate: result.duplicate },
+      'published',
+    );
     sendJson(res, 200, {
       id: result.id,
       positions: result.positions,
       delivered: result.delivered,
+      duplicate: result.duplicate,
+      ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
     });
+  }
+
+  async function message(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: RequestTarget,
+  ): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(['GET', 'HEAD']);
+    authorize(req);
+    const { id, limit } = parseMessageRequest(url);
+    if (gateway.messageStatus === undefined) {
+      throw new HttpError(
+        501,
+        HttpErrorCode.NOT_IMPLEMENTED,
+        'This gateway does not report message status.',
+      );
+    }
+    const status = await gateway.messageStatus(id, limit === undefined ? {} : { limit });
+    if (status === undefined) {
+      throw new HttpError(
+        404,
+        HttpErrorCode.NOT_FOUND,
+        'No message with this id: unknown, or older than the gateway keeps records.',
+      );
+    }
+    sendJson(res, 200, status);
   }
 
   function presence(req: IncomingMessage, res: ServerResponse, url: RequestTarget): void {
@@ -183,6 +236,7 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
     if (url.pathname === '/healthz') healthz(req, res);
     else if (url.pathname === '/api/publish') await publish(req, res);
     else if (url.pathname === DISCONNECT_PATH) await disconnect(req, res);
+    else if (url.pathname.startsWith(MESSAGES_PREFIX)) await message(req, res, url);
     else presence(req, res, url);
   }
 
@@ -208,6 +262,7 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
       path === '/healthz' ||
       path === '/api/publish' ||
       path === DISCONNECT_PATH ||
+      path.startsWith(MESSAGES_PREFIX) ||
       path.startsWith(PRESENCE_PREFIX);
     if (!ours) {
       return false;

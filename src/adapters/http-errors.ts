@@ -13,7 +13,11 @@ export const HttpErrorCode = {
   METHOD_NOT_ALLOWED: 'method_not_allowed',
   PAYLOAD_TOO_LARGE: 'payload_too_large',
   UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
+  /** An idempotency key was reused for a different publish (422). */
+  IDEMPOTENCY_KEY_REUSED: 'idempotency_key_reused',
   API_DISABLED: 'api_disabled',
+  /** The gateway behind the API does not offer this route (501). */
+  NOT_IMPLEMENTED: 'not_implemented',
   INTERNAL: 'internal_error',
 } as const;
 

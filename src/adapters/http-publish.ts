@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { CHANNEL_PATTERN, MAX_NAME_LENGTH } from '../protocol/index.js';
 import { MAX_PUBLISH_USERS } from '../server/options.js';
-import type { PublishInput, Target } from '../server/types.js';
+import { MAX_TTL_SECONDS, type PublishInput, type Target } from '../server/types.js';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../storage/types.js';
 import { HttpError, HttpErrorCode } from './http-errors.js';
 
 const name = (what: string) =>
@@ -49,6 +50,14 @@ const targetSchema = z
     }
   });
 
+/** The `Idempotency-Key` request header, which may stand in for the body field. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+const idempotencyKeySchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+
 /** `POST /api/publish` request body. */
 export const publishBodySchema = z
   .strictObject(
@@ -56,6 +65,14 @@ export const publishBodySchema = z
       to: targetSchema,
       tenant: name('tenant id').optional(),
       data: z.unknown().refine((v) => v !== undefined, 'is required (any JSON value)'),
+      idempotencyKey: idempotencyKeySchema.optional(),
+      ttlSeconds: z
+        .number({ error: 'must be a number of seconds' })
+        .int('must be a whole number of seconds')
+        .min(1, 'must be at least 1')
+        .max(MAX_TTL_SECONDS, `must be at most ${MAX_TTL_SECONDS} (30 days)`)
+        .optional(),
+      requireAck: z.boolean({ error: 'must be true or false' }).optional(),
     },
     requiredObject('a JSON object'),
   )
@@ -64,6 +81,13 @@ export const publishBodySchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['tenant'],
+        message: 'applies only to user targets, not to channels',
+      });
+    }
+    if (body.requireAck === true && body.to.channel !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requireAck'],
         message: 'applies only to user targets, not to channels',
       });
     }
@@ -90,22 +114,48 @@ export function describeIssue(issue: z.core.$ZodIssue): {
   };
 }
 
+function invalid(text: string, field: string | undefined): HttpError {
+  return new HttpError(400, HttpErrorCode.BAD_REQUEST, `Invalid publish request: ${text}.`, {
+    ...(field === undefined ? {} : { field }),
+  });
+}
+
 /**
- * Validate an untrusted JSON value as a publish request. Throws a 400 {@link HttpError}
- * whose message names the first bad field (`field` holds its path).
+ * Validate an untrusted JSON value as a publish request, with the `Idempotency-Key`
+ * header's value if one was sent (it must then equal any `idempotencyKey` in the body).
+ * Throws a 400 {@link HttpError} whose message names the first bad field (`field` holds
+ * its path).
  */
-export function parsePublishBody(value: unknown): PublishInput {
+export function parsePublishBody(value: unknown, headerKey?: string): PublishInput {
   const result = publishBodySchema.safeParse(value);
   if (!result.success) {
     const first = result.error.issues[0];
     const { field, text } =
       first === undefined ? { field: undefined, text: 'body is invalid' } : describeIssue(first);
-    throw new HttpError(400, HttpErrorCode.BAD_REQUEST, `Invalid publish request: ${text}.`, {
-      ...(field === undefined ? {} : { field }),
-    });
+    throw invalid(text, field);
   }
-  const { to, tenant, data } = result.data;
-  return { to: toTarget(to, tenant), data };
+  const { to, tenant, data, idempotencyKey, ttlSeconds, requireAck } = result.data;
+  let key = idempotencyKey;
+  if (headerKey !== undefined) {
+    const checked = idempotencyKeySchema.safeParse(headerKey);
+    if (!checked.success) {
+      throw invalid(
+        `the Idempotency-Key header ${checked.error.issues[0]?.message ?? 'is invalid'}`,
+        'idempotencyKey',
+      );
+    }
+    if (key !== undefined && key !== headerKey) {
+      throw invalid('idempotencyKey differs from the Idempotency-Key header', 'idempotencyKey');
+    }
+    key = headerKey;
+  }
+  return {
+    to: toTarget(to, tenant),
+    data,
+    ...(key === undefined ? {} : { idempotencyKey: key }),
+    ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+    ...(requireAck === undefined ? {} : { requireAck }),
+  };
 }
 
 function toTarget(to: PublishBody['to'], tenant: string | undefined): Target {

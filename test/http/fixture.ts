@@ -5,7 +5,7 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpApi, type HttpApiGateway } from '../../src/adapters/http-api.js';
-import { createGateway } from '../../src/adapters/ws-gateway.js';
+import { createGateway, type GatewayOptions } from '../../src/adapters/ws-gateway.js';
 import { signDevToken } from '../../src/cli/dev-token.js';
 import { connectRaw, type RawClient } from '../helpers/raw-ws.js';
 
@@ -25,6 +25,8 @@ export interface ApiFixtureOptions {
   readonly maxBodyBytes?: number;
   /** `undefined` disables `/api/*`. @default API_KEY */
   readonly apiKey?: string | undefined;
+  /** More options of the real gateway (`startApi` only). */
+  readonly gateway?: Partial<GatewayOptions>;
 }
 
 async function serve(
@@ -60,7 +62,8 @@ async function serve(
 /** The real gateway behind the HTTP API. */
 export function startApi(options: ApiFixtureOptions = {}): Promise<ApiFixture> {
   return serve(
-    (server) => createGateway({ server, path: '/ws', jwt: { secret: JWT_SECRET } }),
+    (server) =>
+      createGateway({ ...options.gateway, server, path: '/ws', jwt: { secret: JWT_SECRET } }),
     options,
   );
 }
@@ -101,11 +104,16 @@ export function disconnect(base: string, body: unknown, key = API_KEY): Promise<
   });
 }
 
-/** POST a publish request with the test API key. */
-export function publish(base: string, body: unknown, key = API_KEY): Promise<JsonResponse> {
+/** POST a publish request with the test API key (and any extra headers). */
+export function publish(
+  base: string,
+  body: unknown,
+  key = API_KEY,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse> {
   return fetchJson(`${base}/api/publish`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
