@@ -100,7 +100,7 @@ export class Delivery {
     const last = this.received.of(stream);
     if (last !== undefined && last.epoch === epoch) {
       if (offset <= last.offset) return; // a duplicate: replay overlapping live traffic
-      if (offset > last.offset + 1) {
+      if (last.offset < (frame.after ?? offset - 1)) {
         // A live gap: never deliver out of order. The replay brings this push again.
         this.#repair?.start(last);
         return;

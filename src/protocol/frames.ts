@@ -118,6 +118,11 @@ export interface PushFrame {
   readonly data: unknown;
   /** When the gateway accepted the publish (ms since the Unix epoch). */
   readonly publishedAt: number;
+  /**
+   * The offset this push follows for the session: the gateway sent nothing in between on
+   * purpose (those messages expired, say). Absent means `offset − 1`. Below `offset`.
+   */
+  readonly after?: number;
 }
 
 export interface ReplyError {

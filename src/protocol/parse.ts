@@ -185,6 +185,23 @@ function replyError(f: Obj): ReplyError {
   return { code: str(e, 'code', MAX_NAME_LENGTH, 'reply.error'), message };
 }
 
+function push(f: Obj): PushFrame {
+  if (!('data' in f)) fail('push.data is required');
+  const frame: PushFrame = {
+    type: 'push',
+    id: str(f, 'id', MAX_ID_LENGTH, 'push'),
+    stream: str(f, 'stream', MAX_NAME_LENGTH, 'push'),
+    epoch: str(f, 'epoch', MAX_ID_LENGTH, 'push'),
+    offset: offset(f, 'offset', 'push'),
+    data: f['data'],
+    publishedAt: num(f, 'publishedAt', 'push'),
+  };
+  if (f['after'] === undefined) return frame;
+  const after = offset(f, 'after', 'push');
+  if (after >= frame.offset) fail('push.after must be below push.offset');
+  return { ...frame, after };
+}
+
 function resync(f: Obj): ResyncFrame {
   const stream = str(f, 'stream', MAX_NAME_LENGTH, 'resync');
   const reason = f['reason'];
@@ -224,16 +241,7 @@ export function validateServerFrame(f: Obj): ServerFrame {
       return t === undefined ? { type } : { type, t };
     }
     case 'push':
-      if (!('data' in f)) fail('push.data is required');
-      return {
-        type,
-        id: str(f, 'id', MAX_ID_LENGTH, 'push'),
-        stream: str(f, 'stream', MAX_NAME_LENGTH, 'push'),
-        epoch: str(f, 'epoch', MAX_ID_LENGTH, 'push'),
-        offset: offset(f, 'offset', 'push'),
-        data: f['data'],
-        publishedAt: num(f, 'publishedAt', 'push'),
-      } satisfies PushFrame;
+      return push(f);
     case 'reply': {
       const id = str(f, 'id', MAX_ID_LENGTH, 'reply');
       if (f['ok'] === true)

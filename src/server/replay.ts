@@ -5,17 +5,26 @@
  *
  * The session is listed as a receiver of the stream *before* the log is read, and live
  * pushes for that stream are held in a {@link CatchUp} instead of being written. After
- * the replay, held pushes at or below the last replayed offset are dropped (the log
- * already supplied them) and the rest are written in order. Whatever the timing of a
+ * the replay, held pushes at or below the last offset read from the log are dropped (the
+ * log already supplied them) and the rest are written in order. Whatever the timing of a
  * concurrent publish — appended before the read, after it, or fanned out in between —
  * each message reaches the session exactly once, in offset order.
+ *
+ * Messages past their TTL are read but not written. The next push written then names the
+ * offset it follows (`after`), so the client does not take the skip for a gap.
  *
  * A resync moves the CatchUp to the stream's head instead: held pushes up to the head are
  * dropped (the resync covers them) and the rest are written, so live delivery continues
  * right after the position the `resync` frame announces.
  */
-import { encodeServerFrame, type ResyncFrame, type ResyncReason } from '../protocol/index.js';
-import type { MessageLog, StreamHead } from '../storage/types.js';
+import {
+  decodeServerFrame,
+  encodeServerFrame,
+  type PushFrame,
+  type ResyncFrame,
+  type ResyncReason,
+} from '../protocol/index.js';
+import type { LoggedMessage, MessageLog, StreamHead } from '../storage/types.js';
 
 /** What a replay needs of the message log. */
 export type ReplaySource = Pick<MessageLog, 'head' | 'read'>;
@@ -35,12 +44,14 @@ export class CatchUp {
   epoch: string;
   /** Highest offset of {@link epoch} the client has (from its position, then from replay). */
   lastSent: number;
+  /** Highest offset of {@link epoch} read from the log, written or skipped as expired. */
+  lastRead: number;
   readonly held: HeldPush[] = [];
   heldBytes = 0;
 
   constructor(epoch: string, offset: number) {
     this.epoch = epoch;
-    this.lastSent = offset;
+    this.lastSent = this.lastRead = offset;
   }
 
   hold(epoch: string, offset: number, text: string): void {
@@ -52,7 +63,7 @@ export class CatchUp {
   rebase(head: StreamHead | undefined): void {
     // No epoch is the empty string, which no log assigns: every held push is newer.
     this.epoch = head?.epoch ?? '';
-    this.lastSent = head?.offset ?? 0;
+    this.lastSent = this.lastRead = head?.offset ?? 0;
   }
 }
 
@@ -63,6 +74,8 @@ export interface ReplayTarget {
   writeResync(frame: ResyncFrame): boolean;
   /** Is this replay still wanted (session open, stream still subscribed, same CatchUp)? */
   wants(stream: string, catchUp: CatchUp): boolean;
+  /** The time TTLs are checked against, in ms since the Unix epoch. */
+  now(): number;
 }
 
 /**
@@ -115,14 +128,7 @@ export async function replay(
         : { type: 'resync', stream, reason: problem, epoch: head.epoch, offset: head.offset };
     if (!target.writeResync(frame)) return;
   }
-  for (const push of catchUp.held) {
-    // Released from the hold before it is written, so the send-buffer check does not
-    // count it twice.
-    catchUp.heldBytes -= push.text.length;
-    if (push.epoch === catchUp.epoch && push.offset <= catchUp.lastSent) continue;
-    if (!target.writePush(push.text, false)) return;
-  }
-  catchUp.held.length = 0;
+  release(catchUp, target);
 }
 
 /**
@@ -137,26 +143,61 @@ async function copy(
   headOffset: number,
 ): Promise<ResyncReason | typeof STOPPED | undefined> {
   for (;;) {
-    const slice = await log.read(stream, catchUp.lastSent, REPLAY_BATCH);
+    const slice = await log.read(stream, catchUp.lastRead, REPLAY_BATCH);
     if (!target.wants(stream, catchUp)) return STOPPED;
     if (slice === undefined || slice.epoch !== catchUp.epoch) return 'epoch_changed';
+    const now = target.now();
     for (const m of slice.messages) {
-      if (m.offset !== catchUp.lastSent + 1) return 'trimmed';
-      const text = encodeServerFrame({
-        type: 'push',
-        id: m.id,
-        stream,
-        epoch: slice.epoch,
-        offset: m.offset,
-        data: m.data,
-        publishedAt: m.publishedAt,
-      });
-      if (!target.writePush(text, true)) return STOPPED;
+      if (m.offset !== catchUp.lastRead + 1) return 'trimmed';
+      catchUp.lastRead = m.offset;
+      if (m.expiresAt !== undefined && m.expiresAt <= now) continue;
+      if (!target.writePush(encode(stream, slice.epoch, m, catchUp.lastSent), true)) {
+        return STOPPED;
+      }
       catchUp.lastSent = m.offset;
     }
     if (slice.messages.length < REPLAY_BATCH) break;
   }
   // Everything up to the head seen before the replay existed then; if the reads stopped
   // short of it, retention removed the rest meanwhile.
-  return catchUp.lastSent < headOffset ? 'trimmed' : undefined;
+  return catchUp.lastRead < headOffset ? 'trimmed' : undefined;
+}
+
+/** Write the held live pushes the replay did not cover, in order. */
+function release(catchUp: CatchUp, target: ReplayTarget): void {
+  for (const push of catchUp.held) {
+    // Released from the hold before it is written, so the send-buffer check does not
+    // count it twice.
+    catchUp.heldBytes -= push.text.length;
+    let text = push.text;
+    if (push.epoch === catchUp.epoch) {
+      if (push.offset <= catchUp.lastRead) continue;
+      // The replay skipped expired messages just before this one: say what it follows.
+      if (push.offset === catchUp.lastRead + 1 && catchUp.lastSent < catchUp.lastRead) {
+        text = withAfter(push.text, catchUp.lastSent);
+      }
+      catchUp.lastSent = catchUp.lastRead = push.offset;
+    }
+    if (!target.writePush(text, text !== push.text)) return;
+  }
+  catchUp.held.length = 0;
+}
+
+function encode(stream: string, epoch: string, m: LoggedMessage, lastSent: number): string {
+  const frame: PushFrame = {
+    type: 'push',
+    id: m.id,
+    stream,
+    epoch,
+    offset: m.offset,
+    data: m.data,
+    publishedAt: m.publishedAt,
+  };
+  return encodeServerFrame(lastSent === m.offset - 1 ? frame : { ...frame, after: lastSent });
+}
+
+/** A shared live push, re-encoded for one session with `after`. */
+function withAfter(text: string, after: number): string {
+  const frame = decodeServerFrame(text) as PushFrame;
+  return encodeServerFrame({ ...frame, after });
 }

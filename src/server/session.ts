@@ -399,6 +399,7 @@ export class Session implements ConnectionHandler, SweptSession {
           return this.#writePush(text);
         },
         writeResync: (frame) => this.send(frame),
+        now: () => this.context.options.clock.now(),
         wants: (s, c) => this.isOpen && this.#catchUps.get(s) === c,
       });
     } finally {

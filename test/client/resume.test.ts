@@ -171,6 +171,24 @@ describe('live gaps', () => {
     await f.client.close();
   });
 
+  it('are told apart from messages the gateway skipped on purpose (push.after)', async () => {
+    const f = withResyncs();
+    await open(f);
+    const s = f.ws.last();
+    s.deliver(push(1));
+    s.deliver({ ...push(4), after: 1 }); // 2 and 3 expired
+    s.deliver({ ...push(7), after: 3 }); // the client has 4: nothing it lacks in between
+    assert.deepEqual(offsets(f), [1, 4, 7]);
+    assert.deepEqual(s.framesOf('resume'), []);
+    s.deliver({ ...push(10), after: 8 }); // 8 is missing
+    assert.deepEqual(offsets(f), [1, 4, 7]);
+    assert.deepEqual(
+      s.framesOf('resume').map((r) => r.positions),
+      [[{ stream: INBOX, epoch: 'e1', offset: 7 }]],
+    );
+    await f.client.close();
+  });
+
   it('are repaired per stream, other streams flow on', async () => {
     const f = withResyncs();
     await open(f);

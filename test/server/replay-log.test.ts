@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ResyncFrame } from '../../src/protocol/index.js';
+import { encodeServerFrame, type ResyncFrame } from '../../src/protocol/index.js';
 import {
   CatchUp,
   judge,
@@ -15,6 +15,7 @@ import {
 import type { LogSlice, StreamHead } from '../../src/storage/types.js';
 
 const STREAM = 'user:alice';
+const NOW = 1_000_000;
 
 function scriptedLog(heads: StreamHead[], read: (after: number) => LogSlice): ReplaySource {
   return {
@@ -23,10 +24,17 @@ function scriptedLog(heads: StreamHead[], read: (after: number) => LogSlice): Re
   };
 }
 
-function slice(epoch: string, offsets: number[]): LogSlice {
+/** Messages at `offsets`; those listed in `expired` are past their TTL at {@link NOW}. */
+function slice(epoch: string, offsets: number[], expired: number[] = []): LogSlice {
   return {
     epoch,
-    messages: offsets.map((offset) => ({ id: `m${offset}`, data: offset, publishedAt: 1, offset })),
+    messages: offsets.map((offset) => ({
+      id: `m${offset}`,
+      data: offset,
+      publishedAt: 1,
+      offset,
+      ...(expired.includes(offset) ? { expiresAt: NOW } : { expiresAt: NOW + 1 }),
+    })),
   };
 }
 
@@ -35,8 +43,10 @@ function recorder(): ReplayTarget & { written: unknown[] } {
   return {
     written,
     writePush(text) {
-      const frame = JSON.parse(text) as { offset: number };
-      written.push(frame.offset);
+      const frame = JSON.parse(text) as { offset: number; after?: number };
+      written.push(
+        frame.after === undefined ? frame.offset : `${frame.offset} after ${frame.after}`,
+      );
       return true;
     },
     writeResync(frame: ResyncFrame) {
@@ -44,11 +54,22 @@ function recorder(): ReplayTarget & { written: unknown[] } {
       return true;
     },
     wants: () => true,
+    now: () => NOW,
   };
 }
 
+/** A live push held while the replay runs, as fan-out serializes it. */
 function held(catchUp: CatchUp, epoch: string, offset: number): void {
-  catchUp.hold(epoch, offset, JSON.stringify({ offset }));
+  const text = encodeServerFrame({
+    type: 'push',
+    id: `m${offset}`,
+    stream: STREAM,
+    epoch,
+    offset,
+    data: offset,
+    publishedAt: 1,
+  });
+  catchUp.hold(epoch, offset, text);
 }
 
 describe('judge', () => {
@@ -135,5 +156,32 @@ describe('replay', () => {
     const target = recorder();
     await replay(log, STREAM, catchUp, target);
     assert.deepEqual(target.written, [3, 4, 5, 6]);
+  });
+
+  it('skips expired messages and names the offset the next push follows', async () => {
+    const log = scriptedLog([{ epoch: 'e', offset: 6, firstOffset: 1 }], (after) =>
+      slice(
+        'e',
+        [1, 2, 3, 4, 5, 6].filter((o) => o > after),
+        [2, 3, 6],
+      ),
+    );
+    const catchUp = new CatchUp('e', 0);
+    held(catchUp, 'e', 6);
+    held(catchUp, 'e', 7);
+    held(catchUp, 'e', 8);
+    const target = recorder();
+    await replay(log, STREAM, catchUp, target);
+    // 6 expired while it was held: the log's copy decides, and 7 follows 5.
+    assert.deepEqual(target.written, [1, '4 after 1', 5, '7 after 5', 8]);
+  });
+
+  it('starts with `after` when the first messages after the position expired', async () => {
+    const log = scriptedLog([{ epoch: 'e', offset: 3, firstOffset: 1 }], () =>
+      slice('e', [1, 2, 3], [1]),
+    );
+    const target = recorder();
+    await replay(log, STREAM, new CatchUp('e', 0), target);
+    assert.deepEqual(target.written, ['2 after 0', 3]);
   });
 });
