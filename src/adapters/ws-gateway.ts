@@ -1,9 +1,15 @@
 /**
  * `createGateway()`: the gateway core behind a `ws` WebSocketServer in `noServer` mode.
  * This file is the only place the gateway touches `ws` and `node:http`; it translates
- * upgrades, subprotocols and messages into the core's {@link Connection} seam.
+ * upgrades, subprotocols and messages into the core's {@link Connection} seam. The HTTP
+ * long-polling transport (`polling-http.ts`) is served next to it, at `{path}/poll`.
  */
-import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import {
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type PerMessageDeflateOptions, type RawData } from 'ws';
@@ -11,6 +17,7 @@ import { CloseCode, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '../protocol/index.js
 import { createGatewayCore, type GatewayCore } from '../server/gateway.js';
 import type { GatewayCoreOptions } from '../server/options.js';
 import type { Connection, GatewayEvents } from '../server/types.js';
+import { createPollingHandler, type PollingOptions } from './polling-http.js';
 
 /** Default of {@link GatewayOptions.path}. */
 export const DEFAULT_PATH = '/ws';
@@ -41,6 +48,13 @@ export interface GatewayOptions extends GatewayCoreOptions {
    * @default false
    */
   readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * The HTTP long-polling fallback at `{path}/poll` (PROTOCOL.md §11), answered by
+   * {@link Gateway.handleRequest}; `false` turns it off (those requests then get 404 from
+   * whatever handles them next).
+   * @default { holdMs: 25_000, maxBodyBytes: 1_048_576 }
+   */
+  readonly polling?: false | PollingOptions;
 }
 
 /** A running gateway. */
@@ -52,6 +66,13 @@ export interface Gateway extends AsyncDisposable {
   on<K extends keyof GatewayEvents>(event: K, listener: GatewayEvents[K]): () => void;
   /** Take one HTTP upgrade (for custom routing instead of `server` + `path`). */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Answer an HTTP request for the polling transport (`{path}/poll…`) and return true;
+   * return false for any other request, so the caller's own routes can take it. Put it
+   * first in the server's `request` handler: the gateway does not listen for requests on
+   * `server` itself, since a server answers each request from one handler.
+   */
+  handleRequest(request: IncomingMessage, response: ServerResponse): boolean;
   /**
    * Stop accepting, close every session with 4007 and wait until all are closed
    * (dropping stragglers after `shutdownTimeoutMs`). Idempotent. Does not close `server`.
@@ -117,6 +138,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     handleProtocols: selectProtocol,
   });
 
+  const polling =
+    options.polling === false
+      ? undefined
+      : createPollingHandler({ core, path, allowOrigin }, options.polling ?? {});
+
   function connected(ws: WebSocket, request: IncomingMessage): void {
     ws.on('error', (error) => logger.debug({ err: error }, 'websocket error'));
     const connection: Connection = {
@@ -176,6 +202,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   async function shutdown(): Promise<void> {
     server?.off('upgrade', onUpgrade);
     await core.close();
+    polling?.close();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
   const close = (): Promise<void> => (closing ??= shutdown());
@@ -187,6 +214,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     stats: core.stats,
     on: core.on,
     handleUpgrade,
+    handleRequest: (request, response) => polling?.handle(request, response) ?? false,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -114,6 +114,8 @@ async function listenWith(
   });
 
   const handlers: HttpHandler[] = [
+    // The polling transport at `${path}/poll`, next to the WebSocket endpoint.
+    (req, res) => gateway.handleRequest(req, res),
     createHttpApi(gateway, { apiKey: config.apiKey, logger: logger.child({ component: 'http' }) }),
   ];
   if (config.dev && config.jwtSecret !== undefined) {

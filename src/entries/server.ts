@@ -18,6 +18,18 @@ export {
   type HttpApiOptions,
   type HttpHandler,
 } from '../adapters/http-api.js';
+export {
+  DEFAULT_POLL_HOLD_MS,
+  DEFAULT_POLL_MAX_BODY_BYTES,
+  POLL_VERSION_PARAM,
+  PollErrorCode,
+  type PollingOptions,
+} from '../adapters/polling-http.js';
+export type { PollingSession } from '../server/polling-session.js';
+export {
+  createMemoryPollingSessionStore,
+  type PollingSessionStore,
+} from '../server/polling-store.js';
 export { createGatewayCore, type GatewayCore } from '../server/gateway.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
