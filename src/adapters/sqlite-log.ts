@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../env/index.js';
 import { InvalidOptionError, type StreamPosition } from '../protocol/index.js';
-import { checkPublish } from '../storage/publish-check.js';
+import { checkPublish, publishRecord } from '../storage/publish-check.js';
 import type {
   LoggedMessage,
   LogMessage,
@@ -96,6 +96,18 @@ interface MessageRow {
   readonly requireAck: number;
 }
 
+interface IdRow {
+  readonly streamId: number;
+  readonly last: number;
+  readonly first: number;
+  readonly stream: string;
+  readonly epoch: string;
+  readonly offset: number;
+  readonly publishedAt: number;
+  readonly expiresAt: number | null;
+  readonly requireAck: number;
+}
+
 function toMessage(r: MessageRow): LoggedMessage {
   return {
     id: r.id,
@@ -172,6 +184,15 @@ export function attachSqliteLog(
     `SELECT ${messageColumns} FROM lifeline_messages
       WHERE stream_id = ? AND msg_offset > ? AND require_ack = 1 ORDER BY msg_offset LIMIT ?`,
   );
+  // Rows retention has not deleted yet are filtered out by the caller, as `read` would.
+  const selectById = db.prepare<IdRow>(
+    `SELECT s.id AS streamId, s.name AS stream, s.epoch, s.last_offset AS last,
+            s.first_offset AS first, m.msg_offset AS "offset", m.published_at AS publishedAt,
+            m.expires_at AS expiresAt, m.require_ack AS requireAck
+       FROM lifeline_messages m JOIN lifeline_streams s ON s.id = m.stream_id
+      WHERE m.id = ? AND m.msg_offset >= s.first_offset
+      ORDER BY s.id`,
+  );
   const records = createSqliteRecords(db, options.records);
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
@@ -224,22 +245,8 @@ export function attachSqliteLog(
       );
       positions.push({ stream, epoch: found.row.epoch, offset });
     }
-    const record: PublishRecord = {
-      id: message.id,
-      publishedAt: message.publishedAt,
-      ...(message.expiresAt === undefined ? {} : { expiresAt: message.expiresAt }),
-      ...(message.requireAck === true ? { requireAck: true } : {}),
-      positions,
-      ...(idempotency === undefined
-        ? {}
-        : {
-            idempotencyKey: idempotency.key,
-            ...(idempotency.fingerprint === undefined
-              ? {}
-              : { fingerprint: idempotency.fingerprint }),
-          }),
-    };
-    records.insert(record);
+    const record = publishRecord(message, positions, idempotency);
+    if (idempotency !== undefined) records.insert(record);
     return { duplicate: false, record };
   }
 
@@ -300,6 +307,27 @@ export function attachSqliteLog(
     }
   }
 
+  /** The publish of message `id`, from the streams that still retain it. */
+  function findMessage(id: string): PublishRecord | undefined {
+    const now = clock.now();
+    const rows = selectById
+      .all(id)
+      .filter(
+        (r) =>
+          r.offset >=
+          retention.keepFrom({ id: r.streamId, epoch: r.epoch, last: r.last, first: r.first }, now),
+      );
+    const [first] = rows;
+    if (first === undefined) return undefined;
+    return {
+      id,
+      publishedAt: first.publishedAt,
+      ...(first.expiresAt === null ? {} : { expiresAt: first.expiresAt }),
+      ...(first.requireAck === 1 ? { requireAck: true } : {}),
+      positions: rows.map(({ stream, epoch, offset }) => ({ stream, epoch, offset })),
+    };
+  }
+
   function ensureOpen(what: string): void {
     if (closed !== undefined) throw new StoreClosedError(`Cannot ${what}: the log is closed.`);
   }
@@ -337,11 +365,11 @@ export function attachSqliteLog(
     }
     if (json === undefined) return Promise.reject(new TypeError('message.data is not JSON.'));
     // Copied: the caller may change its arrays before the commit runs.
-    const copy: LogPublish = {
+    const copy: { -readonly [K in keyof LogPublish]: LogPublish[K] } = {
       streams: [...entry.streams],
       message: entry.message,
-      ...(entry.idempotency === undefined ? {} : { idempotency: { ...entry.idempotency } }),
     };
+    if (entry.idempotency !== undefined) copy.idempotency = { ...entry.idempotency };
     const text = json;
     return new Promise((resolve, reject) => {
       pending.push({ entry: copy, json: text, resolve, reject, result: undefined });
@@ -361,7 +389,7 @@ export function attachSqliteLog(
     lookup(id) {
       return query('lookup', () => {
         ensureOpen('look up a message');
-        return records.byId(id, clock.now());
+        return findMessage(id);
       });
     },
 

@@ -1,8 +1,10 @@
 /**
- * Publish records of the SQLite log (`lifeline_publishes`): one row per publish, written
- * in the same transaction as its messages, so a repeated idempotency key can never find
- * the messages without the record or the record without the messages. Rows are kept in
- * insertion order (rowid), and retention deletes a bounded prefix now and then.
+ * Idempotency records of the SQLite log (`lifeline_publishes`): one row per publish made
+ * with an idempotency key, written in the same transaction as its messages, so a repeated
+ * key can never find the messages without the record or the record without the messages.
+ * Publishes without a key write no row here (they are found by id through the messages).
+ * Rows are kept in insertion order (rowid), and retention deletes a bounded prefix now and
+ * then.
  */
 import type { StreamPosition } from '../protocol/index.js';
 import { recordLimit } from '../storage/memory-records.js';
@@ -29,7 +31,7 @@ interface RecordRow {
 }
 
 /**
- * Retention deletes rows in batches now and then; lookups apply the age limit exactly,
+ * Retention deletes rows in batches now and then; `byKey` applies the age limit exactly,
  * so a record past it is never found, whether or not its row is still there.
  */
 export interface SqliteRecords {
@@ -40,7 +42,6 @@ export interface SqliteRecords {
   byKey(key: string, since: number, now: number): PublishRecord | undefined;
   /** Inside a transaction: insert a record (its key must be free: see {@link byKey}). */
   insert(record: PublishRecord): void;
-  byId(id: string, now: number): PublishRecord | undefined;
   /** Inside a transaction: drop records past the age or count limit. */
   trim(now: number): void;
 }
@@ -79,10 +80,6 @@ export function createSqliteRecords(
   const releaseKey = db.prepare(
     'UPDATE lifeline_publishes SET idempotency_key = NULL WHERE idempotency_key = ?',
   );
-  const selectId = db.prepare<RecordRow>(
-    `SELECT ${COLUMNS} FROM lifeline_publishes WHERE id = ? AND published_at > ?
-      ORDER BY seq DESC LIMIT 1`,
-  );
   const insert = db.prepare(
     `INSERT INTO lifeline_publishes
        (id, published_at, expires_at, require_ack, positions, idempotency_key, fingerprint)
@@ -120,11 +117,6 @@ export function createSqliteRecords(
         record.idempotencyKey ?? null,
         record.fingerprint ?? null,
       );
-    },
-
-    byId(id, now) {
-      const row = selectId.get(id, now - maxAgeMs);
-      return row === undefined ? undefined : toRecord(row);
     },
 
     trim(now) {

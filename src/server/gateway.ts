@@ -186,13 +186,13 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
     const publishedAt = clock.now();
     const expiresAt =
       plan.ttlSeconds === undefined ? undefined : publishedAt + plan.ttlSeconds * 1000;
-    const message: LogMessage = {
+    const message: { -readonly [K in keyof LogMessage]: LogMessage[K] } = {
       id: messageId(publishedAt),
       data: plan.data,
       publishedAt,
-      ...(expiresAt === undefined ? {} : { expiresAt }),
-      ...(plan.requireAck ? { requireAck: true } : {}),
     };
+    if (expiresAt !== undefined) message.expiresAt = expiresAt;
+    if (plan.requireAck) message.requireAck = true;
     // A target names users only or one channel; redelivery tracks user streams in flight.
     const inboxes = plan.streams[0]?.startsWith(USER_STREAM_PREFIX) === true ? plan.streams : [];
     redelivery.begin(inboxes);
@@ -212,11 +212,13 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
               },
             }),
       });
-      const result = {
+      const result: { -readonly [K in keyof PublishResult]: PublishResult[K] } = {
         id: record.id,
         positions: record.positions,
-        ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
+        delivered: 0,
+        duplicate,
       };
+      if (record.expiresAt !== undefined) result.expiresAt = record.expiresAt;
       if (duplicate) {
         if (record.fingerprint !== undefined && record.fingerprint !== plan.fingerprint) {
           throw new PublishConflictError(
@@ -225,12 +227,11 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
             record.id,
           );
         }
-        return { ...result, delivered: 0, duplicate: true };
+        return result;
       }
-      let delivered = 0;
-      for (const at of record.positions) delivered += fanOut(at, message);
+      for (const at of record.positions) result.delivered += fanOut(at, message);
       counters.published++;
-      return { ...result, delivered, duplicate: false };
+      return result;
     } finally {
       redelivery.end(inboxes);
     }

@@ -2,6 +2,9 @@
  * Publish records of the in-memory log: by message id for the status API and by
  * idempotency key for repeated publishes, bounded by age and count. Records are kept in
  * publish order, so the oldest is always the first to go.
+ *
+ * The order lives in an array with a moving start, not in a Map: a Map used as a queue
+ * keeps deleted entries until it rehashes, and finding its first live entry walks them.
  */
 import type { Clock } from '../env/index.js';
 import { InvalidOptionError } from '../protocol/index.js';
@@ -42,13 +45,13 @@ export function createMemoryRecords(
     DEFAULT_MEMORY_RECORD_MAX_COUNT,
     'records.maxCount',
   );
-  // Map order is publish order: the first entry is the oldest record.
-  const queue = new Map<PublishRecord, true>();
+  // Publish order: live records are `queue[start..]`.
+  let queue: PublishRecord[] = [];
+  let start = 0;
   const ids = new Map<string, PublishRecord>();
   const keys = new Map<string, PublishRecord>();
 
   function drop(record: PublishRecord): void {
-    queue.delete(record);
     // A newer record may have reused the id or the key; it stays.
     if (ids.get(record.id) === record) ids.delete(record.id);
     const key = record.idempotencyKey;
@@ -57,15 +60,22 @@ export function createMemoryRecords(
 
   function trim(): void {
     const oldest = clock.now() - maxAgeMs;
-    for (const record of queue.keys()) {
-      if (queue.size <= maxCount && record.publishedAt > oldest) break;
+    while (start < queue.length) {
+      const record = queue[start] as PublishRecord;
+      if (queue.length - start <= maxCount && record.publishedAt > oldest) break;
       drop(record);
+      start++;
+    }
+    // Reclaim the dropped slots in one copy once they are half the array.
+    if (start >= 1024 && start * 2 >= queue.length) {
+      queue = queue.slice(start);
+      start = 0;
     }
   }
 
   return {
     add(record) {
-      queue.set(record, true);
+      queue.push(record);
       ids.set(record.id, record);
       if (record.idempotencyKey !== undefined) keys.set(record.idempotencyKey, record);
       trim();
@@ -80,7 +90,8 @@ export function createMemoryRecords(
       return record !== undefined && record.publishedAt >= since ? record : undefined;
     },
     clear() {
-      queue.clear();
+      queue = [];
+      start = 0;
       ids.clear();
       keys.clear();
     },

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../env/index.js';
 import { InvalidOptionError, type StreamPosition } from '../protocol/index.js';
 import { createMemoryRecords } from './memory-records.js';
-import { checkPublish, loggedMessage } from './publish-check.js';
+import { checkPublish, loggedMessage, publishRecord } from './publish-check.js';
 import {
   DEFAULT_RETENTION_MAX_AGE_MS,
   DEFAULT_RETENTION_MAX_MESSAGES,
@@ -127,21 +127,7 @@ export function createMemoryLog(options: MemoryLogOptions = {}): MessageLog {
       if (earlier !== undefined) return { duplicate: true, record: earlier };
     }
     const positions = entry.streams.map((stream) => appendTo(stream, message));
-    const record: PublishRecord = {
-      id: message.id,
-      publishedAt: message.publishedAt,
-      ...(message.expiresAt === undefined ? {} : { expiresAt: message.expiresAt }),
-      ...(message.requireAck === true ? { requireAck: true } : {}),
-      positions,
-      ...(idempotency === undefined
-        ? {}
-        : {
-            idempotencyKey: idempotency.key,
-            ...(idempotency.fingerprint === undefined
-              ? {}
-              : { fingerprint: idempotency.fingerprint }),
-          }),
-    };
+    const record = publishRecord(message, positions, idempotency);
     records.add(record);
     return { duplicate: false, record };
   }
@@ -168,7 +154,18 @@ export function createMemoryLog(options: MemoryLogOptions = {}): MessageLog {
     },
 
     lookup(id: string): Promise<PublishRecord | undefined> {
-      return Promise.resolve(records.byId(id));
+      const record = records.byId(id);
+      if (record === undefined) return Promise.resolve(undefined);
+      // Only the streams that still retain the message, like the SQLite log.
+      const positions = record.positions.filter((p) => {
+        const state = streams.get(p.stream);
+        if (state === undefined || state.epoch !== p.epoch) return false;
+        enforce(state);
+        return p.offset >= firstOffset(state);
+      });
+      if (positions.length === 0) return Promise.resolve(undefined);
+      const { idempotencyKey: _key, fingerprint: _fingerprint, ...found } = record;
+      return Promise.resolve({ ...found, positions });
     },
 
     read(stream: string, afterOffset: number, max: number): Promise<LogSlice | undefined> {

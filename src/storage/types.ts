@@ -57,18 +57,21 @@ export interface LogSlice {
 }
 
 /**
- * One publish as the log records it: the message, the position it got in each of its
- * streams, and what the gateway needs to find it again (by id for the status API, by
- * idempotency key for a repeated publish).
+ * One publish: the message, and the position it got in each of its streams. `publish`
+ * answers with it; `lookup` finds it again by id (the status API); an idempotency key
+ * finds it again by key (a repeated publish).
  */
 export interface PublishRecord {
   readonly id: string;
   readonly publishedAt: number;
   readonly expiresAt?: number;
   readonly requireAck?: boolean;
-  /** One position per stream, in the order the publish named the streams. */
+  /**
+   * One position per stream. From `publish`, in the order the publish named the streams;
+   * from `lookup`, only the streams that still retain the message, in no set order.
+   */
   readonly positions: readonly StreamPosition[];
-  /** The key the publish was made with, while the log remembers it. */
+  /** The key the publish was made with (from `publish` and a duplicate only). */
   readonly idempotencyKey?: string;
   /** Opaque digest of what was published under the key, to tell a retry from a reuse. */
   readonly fingerprint?: string;
@@ -109,10 +112,10 @@ export interface LogPublished {
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
 /**
- * How long, and how many, publish records a log keeps. Records serve two purposes: a
- * repeated idempotency key finds the original publish, and the status API finds a
- * message's positions by id. A record outlives its messages when retention drops them
- * first; the status API then still answers from the record and the ack store.
+ * How long, and how many, publish records a log keeps: the records a repeated idempotency
+ * key finds its original publish by. The SQLite log writes one only for a publish with a
+ * key; the in-memory log keeps one per publish, and finds messages by id through them, so
+ * there `maxCount` also bounds which messages `lookup` finds.
  */
 export interface RecordRetentionOptions {
   /**
@@ -174,7 +177,11 @@ export interface MessageLog {
   publish(entry: LogPublish): Promise<LogPublished>;
   /** Append one message to a stream and return the position it was given (a one-stream {@link publish}). */
   append(stream: string, message: LogMessage): Promise<LogPosition>;
-  /** The record of the most recent publish with this message id, while the log keeps it. */
+  /**
+   * The publish of message `id`: its flags and its positions in the streams that still
+   * retain it; `undefined` once none does (or the log never had it). Message ids are
+   * expected to be unique per publish (the gateway's are).
+   */
   lookup(id: string): Promise<PublishRecord | undefined>;
   /**
    * Up to `limit` retained messages with an offset above `afterOffset`, oldest first.

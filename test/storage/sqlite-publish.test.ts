@@ -1,8 +1,8 @@
 /**
- * Publish records in the SQLite store on real files: idempotency keys and records that
- * survive reopening, two connections sharing a file publishing one key once, a
- * multi-stream publish in one transaction, record retention on disk, receipts surviving
- * a reopen, and the upgrade of a file written by schema version 1.
+ * Publishing in the SQLite store on real files: idempotency keys that survive reopening,
+ * two connections sharing a file publishing one key once, a multi-stream publish in one
+ * transaction, idempotency records only for keyed publishes and trimmed on disk, receipts
+ * surviving a reopen, and the upgrade of a file written by schema version 1.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -53,7 +53,8 @@ describe('sqlite publish records', () => {
     });
     assert.equal(repeat.duplicate, true);
     assert.deepEqual(repeat.record, original.record);
-    assert.deepEqual(await second.lookup('m1'), original.record);
+    const found = await second.lookup('m1');
+    assert.deepEqual([found?.id, found?.positions], ['m1', original.record.positions]);
     assert.equal((await second.head('user:a'))?.offset, 1);
     await second.close();
   });
@@ -90,13 +91,28 @@ describe('sqlite publish records', () => {
     await log.close();
   });
 
-  test('records are trimmed by count on disk, amortized every trimEveryAppends', async () => {
+  test('only publishes with a key write a record; records are trimmed by count on disk', async () => {
     const path = freshPath();
     const log = createSqliteLog({ path, trimEveryAppends: 10, records: { maxCount: 20 } });
-    for (let i = 1; i <= 100; i++) await log.publish({ streams: ['s'], message: message(`r${i}`) });
+    for (let i = 1; i <= 50; i++) await log.publish({ streams: ['s'], message: message(`p${i}`) });
+    assert.equal(count(path, 'lifeline_publishes'), 0);
+    for (let i = 1; i <= 100; i++) {
+      await log.publish({
+        streams: ['s'],
+        message: message(`r${i}`),
+        idempotency: { key: `k${i}`, since: 0 },
+      });
+    }
     assert.ok(count(path, 'lifeline_publishes') <= 20 + 10, 'bounded on disk');
-    assert.equal((await log.lookup('r100'))?.id, 'r100');
-    assert.equal(await log.lookup('r1'), undefined);
+    const repeat = (i: number) =>
+      log.publish({
+        streams: ['s'],
+        message: message(`x${i}`),
+        idempotency: { key: `k${i}`, since: 0 },
+      });
+    assert.equal((await repeat(100)).duplicate, true);
+    assert.equal((await repeat(1)).duplicate, false, 'the oldest key was forgotten');
+    assert.equal((await log.lookup('p1'))?.id, 'p1', 'found through its message');
     await log.close();
   });
 
@@ -168,6 +184,9 @@ describe('sqlite publish records', () => {
       await store.acks.ackers('user:old', { epoch: 'e-old', minOffset: 1, limit: 5 }),
       [{ consumer: { userId: 'old', tenantId: undefined, device: undefined }, offset: 1 }],
     );
+    assert.deepEqual((await store.log.lookup('old-1'))?.positions, [
+      { stream: 'user:old', epoch: 'e-old', offset: 1 },
+    ]);
     const check = openDatabase({ path });
     assert.equal(Number(check.pragma('user_version', { simple: true })), SCHEMA_VERSION);
     check.close();
