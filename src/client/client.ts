@@ -42,7 +42,8 @@ import {
   type SessionInfo,
 } from './state.js';
 import { Subscriptions, type Subscription } from './subscriptions.js';
-import type { Transport, TransportFactory } from './transports/transport.js';
+import { pollingTransport } from './transports/polling.js';
+import type { Transport, TransportFactory, TransportKind } from './transports/transport.js';
 import { webSocketTransport } from './transports/websocket.js';
 import type { ClientEvents, LifelineClient, RequestOptions, SendResult } from './types.js';
 
@@ -70,7 +71,9 @@ function deferred(): Deferred {
 class Client implements LifelineClient {
   readonly #options: ResolvedOptions;
   readonly #policy: ReconnectPolicy;
-  readonly #openTransport: TransportFactory;
+  readonly #factories: Partial<Record<TransportKind, TransportFactory>> = {};
+  /** The transport the next connection attempt uses. */
+  #kind: TransportKind;
   readonly #scope: Scope;
   readonly #events = new Emitter<ClientEvents>();
   readonly #cell: StateCell;
@@ -97,7 +100,10 @@ class Client implements LifelineClient {
       random: options.random,
       refreshableToken: typeof options.token === 'function',
     };
-    this.#openTransport = webSocketTransport(options.WebSocket);
+    if (options.WebSocket !== undefined)
+      this.#factories.websocket = webSocketTransport(options.WebSocket);
+    if (options.request !== undefined) this.#factories.polling = pollingTransport(options.request);
+    this.#kind = options.transports[0] ?? 'websocket';
     this.#scope = new Scope(options.clock);
     this.#cell = new StateCell(this.#scope, (change) => this.#events.emit('state', change));
     const nextId = idSource(options.random);
@@ -242,7 +248,7 @@ class Client implements LifelineClient {
   // ------------------------------------------------------------------ connecting
 
   #attempt(attempt: number): void {
-    if (!this.#transition({ kind: 'connecting', attempt, transport: 'websocket' })) return;
+    if (!this.#transition({ kind: 'connecting', attempt, transport: this.#kind })) return;
     const link = createLink(++this.#generation, attempt, this.#scope.child());
     this.#link = link;
     // The token counts against the timeout too: a hung token provider must not stall us.
@@ -298,8 +304,10 @@ class Client implements LifelineClient {
 
   #openLink(link: Link, token: string | undefined): void {
     let transport: Transport;
+    const open = this.#factories[this.#kind];
     try {
-      transport = this.#openTransport(this.#options.url, {
+      if (open === undefined) throw new Error(`no ${this.#kind} transport`);
+      transport = open(this.#options.url, {
         opened: () => this.#hello(link, token),
         received: (text) => this.#received(link, text),
         malformed: (detail) => this.#abort(link, failure.protocolViolation(detail)),
@@ -368,9 +376,7 @@ class Client implements LifelineClient {
     };
     link.session = session;
     this.#maxFrameBytes = frame.maxFrameBytes;
-    if (
-      !this.#transition({ kind: 'open', session, transport: link.transport?.kind ?? 'websocket' })
-    )
+    if (!this.#transition({ kind: 'open', session, transport: link.transport?.kind ?? this.#kind }))
       return;
     const scope = this.#cell.scope;
     const { pingIntervalMs, pongTimeoutMs } = this.#options;

@@ -10,6 +10,8 @@ import {
   UnsupportedError,
 } from '../protocol/index.js';
 import { systemClock, type Clock } from '../env/index.js';
+import { fetchRequester, type FetchLike, type HttpRequester } from './transports/http.js';
+import type { TransportKind } from './transports/transport.js';
 import type { WebSocketConstructorLike } from './transports/websocket.js';
 
 /** Default of {@link ClientOptions.pingIntervalMs}, in ms. */
@@ -36,6 +38,9 @@ export const DEFAULT_ACK_DELAY_MS = 50;
 export const DEFAULT_STORAGE_SAVE_DELAY_MS = 1_000;
 /** Prefix of the default {@link ClientOptions.storageKey}; the gateway URL follows it. */
 export const DEFAULT_STORAGE_KEY_PREFIX = 'lifeline:positions:';
+
+/** Default of {@link ClientOptions.transports}: WebSocket, and HTTP long-polling as the fallback. */
+export const DEFAULT_TRANSPORTS: readonly TransportKind[] = ['websocket', 'polling'];
 
 /** Credentials sent in `hello.token`: a fixed string, or a function asked before every attempt. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -93,6 +98,24 @@ export interface ClientOptions {
    * package, or use `createNodeClient` from `lifeline/node`.
    */
   readonly WebSocket?: WebSocketConstructorLike;
+  /**
+   * Transports the client may use, in order of preference. With both, the client starts
+   * on WebSocket and falls back to HTTP long-polling (PROTOCOL.md §11) where WebSocket
+   * does not get through; with one, it uses only that one.
+   * @default ['websocket', 'polling'] (polling only where `fetch` or `request` is available)
+   */
+  readonly transports?: readonly TransportKind[];
+  /**
+   * The `fetch` function the polling transport uses.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: FetchLike;
+  /**
+   * Instead of `fetch`: a function that starts one HTTP request and can abort it, for hosts
+   * that have their own (`wx.request`, `uni.request`). Takes precedence over `fetch`.
+   * @default none
+   */
+  readonly request?: HttpRequester;
   /** Source of time and timers. @default systemClock */
   readonly clock?: Clock;
   /** Uniform random numbers in [0, 1), for reconnect jitter and request ids. @default Math.random */
@@ -169,7 +192,11 @@ export interface ResolvedOptions {
   readonly url: string;
   readonly token: TokenSource | undefined;
   readonly device: string | undefined;
-  readonly WebSocket: WebSocketConstructorLike;
+  readonly transports: readonly TransportKind[];
+  /** Present when `transports` includes `websocket`. */
+  readonly WebSocket: WebSocketConstructorLike | undefined;
+  /** Present when `transports` includes `polling`. */
+  readonly request: HttpRequester | undefined;
   readonly clock: Clock;
   readonly random: () => number;
   readonly network: NetworkSource | undefined;
@@ -233,6 +260,56 @@ function defaultWebSocket(): WebSocketConstructorLike {
     );
   }
   return ctor as unknown as WebSocketConstructorLike;
+}
+
+function transportsOption(value: unknown): readonly TransportKind[] | undefined {
+  if (value === undefined) return undefined;
+  const ok =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((t) => t === 'websocket' || t === 'polling') &&
+    new Set(value).size === value.length;
+  if (!ok) invalid('transports', "a non-empty list of 'websocket' and 'polling'", value);
+  return value as readonly TransportKind[];
+}
+
+/** The polling requester: `request`, else `fetch`, else the host's `fetch`; undefined when none. */
+function requesterOption(options: ClientOptions): HttpRequester | undefined {
+  if (options.request !== undefined) {
+    if (!isFunction(options.request)) invalid('request', 'a function', options.request);
+    return options.request;
+  }
+  if (options.fetch !== undefined) {
+    if (!isFunction(options.fetch)) invalid('fetch', 'a function', options.fetch);
+    return fetchRequester(options.fetch);
+  }
+  const host = (globalThis as { fetch?: unknown }).fetch;
+  return isFunction(host) ? fetchRequester(host.bind(globalThis) as FetchLike) : undefined;
+}
+
+/**
+ * Which transports are usable. An explicit list must be served in full; by default
+ * polling is left out, silently, where neither `fetch` nor `request` exists.
+ */
+function resolveTransports(options: ClientOptions): {
+  transports: readonly TransportKind[];
+  WebSocket: WebSocketConstructorLike | undefined;
+  request: HttpRequester | undefined;
+} {
+  const explicit = transportsOption(options.transports);
+  const wanted = explicit ?? DEFAULT_TRANSPORTS;
+  const WebSocket = wanted.includes('websocket')
+    ? (options.WebSocket ?? defaultWebSocket())
+    : undefined;
+  const request = wanted.includes('polling') ? requesterOption(options) : undefined;
+  if (request === undefined && wanted.includes('polling') && explicit !== undefined) {
+    throw new UnsupportedError(
+      'The polling transport needs `fetch`: pass `fetch`, or `request` (an adapter over the ' +
+        "host's request function), or leave 'polling' out of `transports`.",
+    );
+  }
+  const transports = wanted.filter((t) => t !== 'polling' || request !== undefined);
+  return { transports, WebSocket, request };
 }
 
 function defaultNetwork(): NetworkSource | undefined {
@@ -336,7 +413,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     url,
     token,
     device,
-    WebSocket: options.WebSocket ?? defaultWebSocket(),
+    ...resolveTransports(options),
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     network: network ?? defaultNetwork(),

@@ -17,6 +17,7 @@ export {
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_STORAGE_KEY_PREFIX,
   DEFAULT_STORAGE_SAVE_DELAY_MS,
+  DEFAULT_TRANSPORTS,
 } from '../client/options.js';
 export type {
   BatchOptions,
@@ -51,6 +52,14 @@ export type {
   WebSocketLike,
 } from '../client/transports/websocket.js';
 export type { TransportKind } from '../client/transports/transport.js';
+export { fetchRequester } from '../client/transports/http.js';
+export type {
+  FetchLike,
+  HttpExchange,
+  HttpRequest,
+  HttpRequester,
+  HttpResponse,
+} from '../client/transports/http.js';
 export type { Clock } from '../env/index.js';
 
 export {

@@ -1,11 +1,11 @@
 /**
  * The seam between the connection engine and the wire. The engine speaks frames as text
  * and never touches a socket; a transport moves that text and reports what happened to
- * the link. WebSocket is the first transport; HTTP long-polling plugs in here later.
+ * the link: WebSocket (`websocket.ts`) or HTTP long-polling (`polling.ts`).
  */
 
 /** Which transport carries a connection; shown in `ConnectionState`. */
-export type TransportKind = 'websocket';
+export type TransportKind = 'websocket' | 'polling';
 
 /** What a transport reports. A transport calls none of these after `close()` returned. */
 export interface TransportHandlers {
