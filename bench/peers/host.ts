@@ -1,0 +1,95 @@
+/**
+ * The process around a peer server: an HTTP server on loopback, the peer on it, and the
+ * orchestrator's commands (listen, publish, stats) over IPC. Publishing happens here,
+ * server-side, for every peer alike.
+ */
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+import { serve, type Handlers } from '../ipc.js';
+import { benchData, userOf, type PushResult, type ServerCommands } from '../protocol.js';
+import { processStats } from '../stats.js';
+import { pace } from './pace.js';
+import type { PeerFactory } from './types.js';
+
+/** Publishes `pushEach` issues before it yields to the event loop. */
+const PUSH_EACH_CHUNK = 500;
+
+export async function runPeerServer(factory: PeerFactory): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      store: { type: 'string', default: 'memory' },
+      auth: { type: 'string', default: 'hook' },
+      secret: { type: 'string', default: 'lifeline-bench-secret' },
+    },
+  });
+  const auth = values.auth === 'jwt' ? 'jwt' : 'hook';
+  const http = createServer();
+  // Each peer answers upgrades only; plain requests get a bare 404.
+  http.on('request', (_req, res) => res.writeHead(404).end());
+  const peer = await factory(http, { store: values.store, auth, secret: values.secret });
+  let broadcastSeq = 0;
+
+  async function pushAll(
+    users: number,
+    run: (emit: (k: number) => Promise<unknown> | void) => Promise<Omit<PushResult, 'perUser'>>,
+  ): Promise<PushResult> {
+    const perUser = new Array<number>(users).fill(0);
+    const result = await run((k) => {
+      const user = k % users;
+      return peer.push(userOf(user), benchData(++perUser[user]!));
+    });
+    return { ...result, perUser };
+  }
+
+  const handlers: Handlers<ServerCommands> = {
+    describe: () => ({ peer: peer.peer, store: peer.store, auth: peer.auth }),
+    listen: ({ port }) =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        // A generous backlog: a reconnect storm must not be limited by the listen queue.
+        http.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => {
+          http.off('error', reject);
+          const address = http.address();
+          resolve({ port: typeof address === 'object' && address ? address.port : port });
+        });
+      }),
+    stats: ({ gc }) => processStats(gc),
+    count: ({ channel }) => peer.count(channel),
+    publish: async ({ channel, count }) => {
+      // Concurrently, as a backend publishing flat out would: a durable log commits the
+      // burst in one transaction instead of one per message.
+      const pending: Promise<unknown>[] = [];
+      for (let i = 0; i < count; i++) {
+        const result = peer.broadcast(channel, benchData(++broadcastSeq));
+        if (result !== undefined) pending.push(result);
+      }
+      await Promise.all(pending);
+      return { sent: count };
+    },
+    broadcastRate: ({ channel, rate, durationMs }) =>
+      pace(rate, durationMs, () => peer.broadcast(channel, benchData(++broadcastSeq))),
+    pushRate: ({ users, rate, durationMs }) =>
+      pushAll(users, (emit) => pace(rate, durationMs, emit)),
+    pushEach: ({ users, count }) =>
+      pushAll(users, async (emit) => {
+        const started = performance.now();
+        const pending: Promise<unknown>[] = [];
+        for (let k = 0; k < users * count; k++) {
+          const result = emit(k);
+          if (result !== undefined) pending.push(result);
+          // Publishes arrive over time, not in one synchronous loop: let the process do
+          // its other work (commits, accepting connections, IPC) in between.
+          if (k % PUSH_EACH_CHUNK === PUSH_EACH_CHUNK - 1) await new Promise(setImmediate);
+        }
+        await Promise.all(pending);
+        return { sent: users * count, behind: 0, elapsedMs: performance.now() - started };
+      }),
+    shutdown: async () => {
+      // Bounded: a peer waiting for closing handshakes must not hold up the run.
+      await Promise.race([peer.close(), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+      http.closeAllConnections();
+      http.close();
+    },
+  };
+  serve<ServerCommands>(handlers);
+}

@@ -1,0 +1,73 @@
+/**
+ * Scenario 1, idle: N authenticated, heartbeating connections. Server memory per
+ * connection after GC (minus the baseline before any connection), connect rate, and the
+ * CPU both sides spent connecting.
+ */
+import { BENCH_SECRET, sleep, waitFor, withPeer } from '../orchestra.js';
+import { newTable, type Table } from '../report.js';
+import { alternate, type Context } from './context.js';
+
+/** Time given to connections to settle (handshake timers, buffers) before sampling, in ms. */
+const SETTLE_MS = 1_000;
+
+export async function idle(ctx: Context): Promise<Table[]> {
+  const { config } = ctx;
+  const n = config.idleClients;
+  const table = newTable('idle', `Idle: ${n.toLocaleString('en-US')} connections`, [
+    { key: 'rssPerConn', label: 'server RSS per connection (bytes)' },
+    { key: 'heapPerConn', label: 'server JS heap per connection (bytes)' },
+    {
+      key: 'externalPerConn',
+      label: 'server external memory per connection (bytes)',
+      noRatio: true,
+    },
+    { key: 'connectRate', label: 'connect rate (connections/s)' },
+    { key: 'serverCpuPerConn', label: 'server CPU per connect (µs)' },
+    { key: 'loadCpuPerConn', label: 'load-generator CPU per connect (µs)' },
+  ]);
+  table.notes.push(
+    `Memory sampled in the server process after two forced GCs (--expose-gc), minus the same sample before the first connection; ${SETTLE_MS} ms settle time.`,
+    `Connect rate: ${config.concurrency} connections opening at once, each until authenticated (Lifeline: \`welcome\`; Socket.IO: \`connect\`; ws: \`open\`).`,
+  );
+  await alternate(ctx, [table], (peer) =>
+    withPeer(peer, config, 'idle', async ({ server, load, port }) => {
+      const base = await server.call('stats', { gc: true });
+      const timeoutMs = 30_000 + n * 10;
+      const connect = await load.call(
+        'connect',
+        {
+          peer,
+          port,
+          clients: n,
+          concurrency: config.concurrency,
+          auth: config.auth,
+          secret: BENCH_SECRET,
+          timeoutMs,
+        },
+        timeoutMs + 10_000,
+      );
+      if (connect.failed > 0) {
+        throw new Error(`${connect.failed} of ${n} clients failed: ${connect.firstError ?? ''}`);
+      }
+      await waitFor(
+        'every connection on the server',
+        async () => (await server.call('count', {})) === n,
+        10_000,
+      );
+      const connected = await server.call('stats', { gc: false });
+      await sleep(SETTLE_MS);
+      const after = await server.call('stats', { gc: true });
+      return [
+        {
+          rssPerConn: (after.rss - base.rss) / n,
+          heapPerConn: (after.heapUsed - base.heapUsed) / n,
+          externalPerConn: (after.external - base.external) / n,
+          connectRate: n / (connect.elapsedMs / 1000),
+          serverCpuPerConn: (connected.cpuUs - base.cpuUs) / n,
+          loadCpuPerConn: connect.cpuUs / n,
+        },
+      ];
+    }),
+  );
+  return [table];
+}

@@ -1,0 +1,122 @@
+/**
+ * Scenario 3, push: per-user messages, round robin over N users (one client each), at
+ * target rates. Achieved rate, latency, and a loss check: every client must deliver
+ * every message sent to its user exactly once, in order.
+ */
+import { BENCH_SECRET, sleep, waitFor, withPeer, type PeerRun } from '../orchestra.js';
+import { newTable, type Sample, type Table } from '../report.js';
+import { alternate, type Context } from './context.js';
+
+/** A phase ends when everything arrived, or when deliveries stalled this long, in ms. */
+const STALL_MS = 3_000;
+
+async function drain(run: PeerRun, expected: number): Promise<void> {
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const delivered = await run.load.call('delivered', {});
+    if (delivered >= expected) return;
+    if (delivered !== last) {
+      last = delivered;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > STALL_MS) return;
+    await sleep(20);
+  }
+}
+
+async function atRate(
+  run: PeerRun,
+  users: number,
+  rate: number,
+  durationMs: number,
+): Promise<Sample> {
+  const { server, load } = run;
+  await load.call('measureStart', { order: true });
+  const s0 = await server.call('stats', { gc: false });
+  const pushed = await server.call('pushRate', { users, rate, durationMs }, durationMs + 60_000);
+  await drain(run, pushed.sent);
+  const m = await load.call('measureStop', {});
+  const s1 = await server.call('stats', { gc: false });
+  const check = await load.call('verify', { perUser: pushed.perUser });
+  const spanMs = Math.max(m.lastAt - m.firstAt, 1);
+  return {
+    publishedPerSec: pushed.sent / (pushed.elapsedMs / 1000),
+    deliveredPerSec: m.deliveries / (spanMs / 1000),
+    p50: m.latency.p50,
+    p95: m.latency.p95,
+    p99: m.latency.p99,
+    max: m.latency.max,
+    lost: check.lost,
+    duplicates: check.duplicates,
+    behind: pushed.behind,
+    serverCpuPerMessage: (s1.cpuUs - s0.cpuUs) / Math.max(m.deliveries, 1),
+    loadCpuPerMessage: m.cpuUs / Math.max(m.deliveries, 1),
+    serverCpuPct: ((s1.cpuUs - s0.cpuUs) / 1000 / (s1.at - s0.at)) * 100,
+  };
+}
+
+export async function push(ctx: Context): Promise<Table[]> {
+  const { config } = ctx;
+  const users = config.pushUsers;
+  const tables = config.pushRates.map((rate) => {
+    const t = newTable(
+      `push-${rate}`,
+      `Push: ${users.toLocaleString('en-US')} users at ${rate.toLocaleString('en-US')} messages/s`,
+      [
+        { key: 'publishedPerSec', label: 'messages/s published' },
+        { key: 'deliveredPerSec', label: 'messages/s delivered' },
+        { key: 'p50', label: 'latency p50 (ms)', digits: 2 },
+        { key: 'p95', label: 'latency p95 (ms)', digits: 2 },
+        { key: 'p99', label: 'latency p99 (ms)', digits: 2 },
+        { key: 'max', label: 'latency max (ms)', digits: 1 },
+        { key: 'lost', label: 'lost (not delivered in order)', noRatio: true },
+        { key: 'duplicates', label: 'duplicates', noRatio: true },
+        { key: 'behind', label: 'not published in time (publisher behind)', noRatio: true },
+        { key: 'serverCpuPerMessage', label: 'server CPU per message (µs)', digits: 2 },
+        { key: 'loadCpuPerMessage', label: 'load-generator CPU per message (µs)', digits: 2 },
+        { key: 'serverCpuPct', label: 'server CPU (% of one core)' },
+      ],
+    );
+    t.notes.push(
+      `${config.durationMs} ms per rate; one message per publish call, addressed to one user (Lifeline: \`gateway.publish({ to: { user } })\`; Socket.IO: the user's room; ws: the user's socket).`,
+    );
+    return t;
+  });
+  await alternate(ctx, tables, (peer) =>
+    withPeer(peer, config, 'push', async (run) => {
+      const timeoutMs = 30_000 + users * 10;
+      const c = await run.load.call(
+        'connect',
+        {
+          peer,
+          port: run.port,
+          clients: users,
+          concurrency: config.concurrency,
+          auth: config.auth,
+          secret: BENCH_SECRET,
+          timeoutMs,
+        },
+        timeoutMs + 10_000,
+      );
+      if (c.failed > 0)
+        throw new Error(`${c.failed} of ${users} clients failed: ${c.firstError ?? ''}`);
+      await waitFor(
+        'every user on the server',
+        async () => (await run.server.call('count', {})) === users,
+        10_000,
+      );
+      if (peer === 'lifeline') {
+        for (const t of tables) {
+          const note = `Lifeline message log: ${run.description.store}.`;
+          if (!t.notes.includes(note)) t.notes.push(note);
+        }
+      }
+      const samples: Sample[] = [];
+      for (const rate of config.pushRates) {
+        samples.push(await atRate(run, users, rate, config.durationMs));
+      }
+      return samples;
+    }),
+  );
+  return tables;
+}
