@@ -283,6 +283,51 @@ test('requireAck: redelivery precedes live pushes that arrive meanwhile, in offs
   );
 });
 
+/**
+ * A memory log that appends at once but, from the message 'slow' on, resolves publishes
+ * only after `release()` — still in call order, as the MessageLog contract requires.
+ */
+function slowPublishLog(): MessageLog & { release(): void } {
+  const inner = createMemoryLog();
+  let release = (): void => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let gated = false;
+  return {
+    ...inner,
+    async publish(entry) {
+      const published = await inner.publish(entry);
+      gated ||= entry.message.data === 'slow';
+      if (gated) await gate;
+      return published;
+    },
+    release: () => release(),
+  };
+}
+
+test('requireAck: with a publish in flight, redelivery waits for it and keeps the order', async () => {
+  const log = slowPublishLog();
+  await using fx = await startGateway({ messageLog: log });
+  await fx.gateway.publish({ to: { user: 'alice' }, data: 'old', requireAck: true });
+  // Appended as offsets 2 and 3, not yet fanned out. Writing 3 from the log before 2
+  // arrives live would make the client drop 2.
+  const slow = fx.gateway.publish({ to: { user: 'alice' }, data: 'slow' });
+  const after = fx.gateway.publish({ to: { user: 'alice' }, data: 'after', requireAck: true });
+  const { client } = await fx.open('u:alice', { device: 'phone' });
+  assert.deepEqual(await drain(client), [], 'the redelivery waits for the publishes in flight');
+  log.release();
+  assert.equal((await slow).delivered, 1);
+  assert.equal((await after).delivered, 1);
+  const got = await pushes(client, 3);
+  assert.deepEqual(
+    got.map((p) => [p['offset'], p['data']]),
+    [
+      [1, 'old'],
+      [2, 'slow'],
+      [3, 'after'],
+    ],
+  );
+});
+
 test('requireAck: a resuming session gets each message once', async () => {
   await using fx = await startGateway();
   const first = await fx.gateway.publish({ to: { user: 'alice' }, data: 1, requireAck: true });
