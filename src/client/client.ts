@@ -17,6 +17,7 @@ import {
   PROTOCOL_VERSION,
   decodeServerFrame,
   encodeClientFrame,
+  encodeServerFrame,
   errorFromClose,
   InvalidOptionError,
   type LifelineError,
@@ -26,10 +27,17 @@ import {
 import { Scope } from '../env/index.js';
 import { Delivery } from './delivery.js';
 import { Emitter } from './emitter.js';
+import { Probe, type ProbeEvent } from './fallback-probe.js';
+import { TransportMemory, canFallBack, initialTransport, type FallbackPolicy } from './fallback.js';
 import * as failure from './failures.js';
 import { Heartbeat } from './heartbeat.js';
 import { createLink, type Link } from './link.js';
-import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
+import {
+  TRANSPORT_MEMORY_KEY_PREFIX,
+  resolveOptions,
+  type ClientOptions,
+  type ResolvedOptions,
+} from './options.js';
 import { DEFAULT_MAX_FRAME_BYTES, helloText } from './outbound.js';
 import { PersistedPositions } from './persisted.js';
 import { decide, type ReconnectPolicy } from './reconnect.js';
@@ -74,6 +82,14 @@ class Client implements LifelineClient {
   readonly #factories: Partial<Record<TransportKind, TransportFactory>> = {};
   /** The transport the next connection attempt uses. */
   #kind: TransportKind;
+  readonly #fallback: FallbackPolicy;
+  readonly #memory: TransportMemory | null;
+  /** The remembered outcome was read (once, before the first attempt). */
+  #recalled = false;
+  /** Consecutive WebSocket attempts that did not reach `welcome`. */
+  #socketFailures = 0;
+  /** Consecutive failed WebSocket probes while on polling. */
+  #probeFailures = 0;
   readonly #scope: Scope;
   readonly #events = new Emitter<ClientEvents>();
   readonly #cell: StateCell;
@@ -103,7 +119,23 @@ class Client implements LifelineClient {
     if (options.WebSocket !== undefined)
       this.#factories.websocket = webSocketTransport(options.WebSocket);
     if (options.request !== undefined) this.#factories.polling = pollingTransport(options.request);
-    this.#kind = options.transports[0] ?? 'websocket';
+    this.#fallback = {
+      transports: options.transports,
+      mode: options.fallback,
+      afterFailures: options.fallbackAfterFailures,
+    };
+    this.#kind = initialTransport(this.#fallback, false);
+    this.#memory =
+      options.storage === undefined ||
+      options.transportMemoryMs === 0 ||
+      !canFallBack(this.#fallback)
+        ? null
+        : new TransportMemory(
+            options.storage,
+            `${TRANSPORT_MEMORY_KEY_PREFIX}${options.url}`,
+            options.transportMemoryMs,
+            () => options.clock.now(),
+          );
     this.#scope = new Scope(options.clock);
     this.#cell = new StateCell(this.#scope, (change) => this.#events.emit('state', change));
     const nextId = idSource(options.random);
@@ -144,7 +176,7 @@ class Client implements LifelineClient {
     const state = this.#cell.current;
     if (state.kind === 'open') return Promise.resolve();
     const ready = (this.#ready ??= deferred());
-    if (state.kind === 'idle' || isTerminal(state)) this.#attempt(0);
+    if (state.kind === 'idle' || isTerminal(state)) this.#begin();
     return ready.promise;
   }
 
@@ -247,6 +279,27 @@ class Client implements LifelineClient {
 
   // ------------------------------------------------------------------ connecting
 
+  /** The first attempt, once the remembered transport outcome (if any) was read. */
+  #begin(): void {
+    const memory = this.#memory;
+    if (memory === null || this.#recalled) return this.#attempt(0);
+    this.#recalled = true;
+    const recalled = memory.recall();
+    const apply = (failing: boolean): void => {
+      if (failing) this.#kind = initialTransport(this.#fallback, true);
+    };
+    if (typeof recalled === 'boolean') {
+      apply(recalled);
+      return this.#attempt(0);
+    }
+    void recalled.then((failing) => {
+      apply(failing);
+      // Still wanted: connect() is pending and nothing else started an attempt.
+      if (this.#ready !== null && this.#link === null && !isTerminal(this.#cell.current))
+        this.#attempt(0);
+    });
+  }
+
   #attempt(attempt: number): void {
     if (!this.#transition({ kind: 'connecting', attempt, transport: this.#kind })) return;
     const link = createLink(++this.#generation, attempt, this.#scope.child());
@@ -259,6 +312,15 @@ class Client implements LifelineClient {
     );
     if (network !== undefined) {
       link.scope.listen(network, 'offline', () => this.#abort(link, failure.wentOffline()));
+    }
+    if (this.#kind === 'websocket' && canFallBack(this.#fallback)) {
+      // A socket that is not open in time (a proxy that swallows frames) counts as failed
+      // and sends the client to polling at once.
+      const { fallbackAfterMs } = this.#options;
+      this.#cell.scope.setTimeout(() => {
+        this.#fallBack();
+        this.#abort(link, failure.connectTimedOut(fallbackAfterMs));
+      }, fallbackAfterMs);
     }
     const restoring = this.#restore();
     if (restoring === null) this.#authorize(link);
@@ -321,6 +383,101 @@ class Client implements LifelineClient {
     link.scope.add(() => transport.close(CloseCode.NORMAL, CLOSE_REASON[CloseCode.NORMAL]));
   }
 
+  // ------------------------------------------------------------------ fallback
+
+  /** Carry on over polling: WebSocket does not get through. */
+  #fallBack(): void {
+    if (this.#kind === 'polling' || !canFallBack(this.#fallback)) return;
+    this.#kind = 'polling';
+    this.#probeFailures = 0;
+    this.#memory?.remember(true);
+  }
+
+  /** While open on polling: try WebSocket again after a delay that doubles per failed probe. */
+  #scheduleProbe(): void {
+    const { probeIntervalMs, maxProbeIntervalMs } = this.#options;
+    const first = this.#fallback.mode === 'immediate' && this.#probeFailures === 0;
+    const delayMs = first
+      ? 0
+      : Math.min(maxProbeIntervalMs, probeIntervalMs * 2 ** Math.min(this.#probeFailures, 30));
+    this.#cell.scope.setTimeout(() => this.#probe(), delayMs);
+  }
+
+  #probe(): void {
+    const open = this.#factories.websocket;
+    const state = this.#cell.current;
+    if (open === undefined || state.kind !== 'open' || state.transport !== 'polling') return;
+    let token: string | undefined;
+    const probe = new Probe(
+      this.#scope.child(),
+      {
+        hello: () =>
+          helloText({
+            token,
+            device: this.#options.device,
+            resume: this.#delivery.received.latest(),
+            maxFrameBytes: this.#maxFrameBytes,
+          }),
+        succeeded: (p) => this.#promote(p),
+        failed: () => {
+          this.#probeFailures++;
+          this.#scheduleProbe();
+        },
+      },
+      this.#options.fallbackAfterMs,
+    );
+    // The probe lives as long as the polling session, unless it replaces it.
+    this.#cell.scope.add(() => {
+      if (probe.promoted === null) probe.scope.dispose();
+    });
+    const source = this.#options.token;
+    if (typeof source !== 'function') {
+      token = source;
+      return probe.start(open, this.#options.url);
+    }
+    void (async () => {
+      try {
+        const value = await source();
+        if (typeof value !== 'string') return probe.fail();
+        token = value;
+      } catch {
+        return probe.fail();
+      }
+      probe.start(open, this.#options.url);
+    })();
+  }
+
+  /**
+   * Switch the open session from polling to the probe's WebSocket session: positions
+   * carry over (the probe resumed from them), frames the probe received are handed over
+   * after the switch, and de-duplication drops what polling already delivered.
+   */
+  #promote(probe: Probe): void {
+    const state = this.#cell.current;
+    const transport = probe.transport;
+    const welcome = probe.welcome;
+    if (state.kind !== 'open' || transport === null || welcome === null) {
+      probe.scope.dispose();
+      return;
+    }
+    this.#dropLink(); // closes the polling session (DELETE)
+    const link = createLink(++this.#generation, 0, probe.scope);
+    link.transport = transport;
+    this.#link = link;
+    probe.promoted = (event: ProbeEvent) => {
+      if (event.kind === 'received') this.#received(link, event.text);
+      else if (event.kind === 'malformed')
+        this.#abort(link, failure.protocolViolation(event.detail));
+      else if (event.kind === 'closed') this.#lost(link, errorFromClose(event.code, event.reason));
+    };
+    link.scope.add(() => transport.close(CloseCode.NORMAL, CLOSE_REASON[CloseCode.NORMAL]));
+    this.#kind = 'websocket';
+    this.#probeFailures = 0;
+    this.#socketFailures = 1; // so that `welcome` clears the remembered failure
+    this.#received(link, encodeServerFrame(welcome));
+    for (const text of probe.buffered) this.#received(link, text);
+  }
+
   #hello(link: Link, token: string | undefined): void {
     if (!this.#isCurrent(link)) return;
     const text = helloText({
@@ -376,8 +533,13 @@ class Client implements LifelineClient {
     };
     link.session = session;
     this.#maxFrameBytes = frame.maxFrameBytes;
-    if (!this.#transition({ kind: 'open', session, transport: link.transport?.kind ?? this.#kind }))
-      return;
+    const kind = link.transport?.kind ?? this.#kind;
+    if (kind === 'websocket' && this.#socketFailures > 0) {
+      this.#socketFailures = 0;
+      this.#memory?.remember(false);
+    }
+    if (!this.#transition({ kind: 'open', session, transport: kind })) return;
+    if (kind === 'polling' && canFallBack(this.#fallback)) this.#scheduleProbe();
     const scope = this.#cell.scope;
     const { pingIntervalMs, pongTimeoutMs } = this.#options;
     const intervalMs =
@@ -433,6 +595,7 @@ class Client implements LifelineClient {
    */
   #lost(link: Link, error: LifelineError, retryAfterMs?: number): void {
     if (!this.#isCurrent(link)) return;
+    const switched = this.#countFailure(link);
     const verdict = decide(
       { error, retryAfterMs, wasOpen: link.session !== null, attempt: link.attempt },
       this.#policy,
@@ -447,7 +610,8 @@ class Client implements LifelineClient {
       this.#transition({ kind: 'failed', error: failed });
       return;
     }
-    const retryAt = this.#options.clock.now() + verdict.delayMs;
+    // Falling back is a change of route, not a retry of the same one: no wait.
+    const retryAt = this.#options.clock.now() + (switched ? 0 : verdict.delayMs);
     const { attempt } = verdict;
     if (!this.#transition({ kind: 'reconnecting', attempt, retryAt, lastError: error })) return;
     const scope = this.#cell.scope;
@@ -455,5 +619,16 @@ class Client implements LifelineClient {
     // Coming back online ends the wait at once; nothing else is reset.
     const network = this.#options.network;
     if (network !== undefined) scope.listen(network, 'online', () => this.#attempt(attempt));
+  }
+
+  /** A WebSocket attempt that did not reach `welcome` failed; true when the client now falls back. */
+  #countFailure(link: Link): boolean {
+    if (link.session !== null || link.transport?.kind === 'polling') return false;
+    if (this.#kind === 'polling') return canFallBack(this.#fallback);
+    if (!canFallBack(this.#fallback)) return false;
+    this.#socketFailures++;
+    if (this.#socketFailures < this.#fallback.afterFailures) return false;
+    this.#fallBack();
+    return true;
   }
 }

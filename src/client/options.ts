@@ -10,6 +10,7 @@ import {
   UnsupportedError,
 } from '../protocol/index.js';
 import { systemClock, type Clock } from '../env/index.js';
+import type { FallbackMode } from './fallback.js';
 import { fetchRequester, type FetchLike, type HttpRequester } from './transports/http.js';
 import type { TransportKind } from './transports/transport.js';
 import type { WebSocketConstructorLike } from './transports/websocket.js';
@@ -41,6 +42,21 @@ export const DEFAULT_STORAGE_KEY_PREFIX = 'lifeline:positions:';
 
 /** Default of {@link ClientOptions.transports}: WebSocket, and HTTP long-polling as the fallback. */
 export const DEFAULT_TRANSPORTS: readonly TransportKind[] = ['websocket', 'polling'];
+
+/** Default of {@link ClientOptions.fallback}. */
+export const DEFAULT_FALLBACK: FallbackMode = 'auto';
+/** Default of {@link ClientOptions.fallbackAfterFailures}. */
+export const DEFAULT_FALLBACK_AFTER_FAILURES = 3;
+/** Default of {@link ClientOptions.fallbackAfterMs}, in ms. */
+export const DEFAULT_FALLBACK_AFTER_MS = 10_000;
+/** Default of {@link ClientOptions.probeIntervalMs}, in ms. */
+export const DEFAULT_PROBE_INTERVAL_MS = 30_000;
+/** Default of {@link ClientOptions.maxProbeIntervalMs}, in ms (5 minutes). */
+export const DEFAULT_MAX_PROBE_INTERVAL_MS = 300_000;
+/** Default of {@link ClientOptions.transportMemoryMs}, in ms (24 hours). */
+export const DEFAULT_TRANSPORT_MEMORY_MS = 24 * 60 * 60 * 1000;
+/** Prefix of the key the transport outcome is stored under; the gateway URL follows it. */
+export const TRANSPORT_MEMORY_KEY_PREFIX = 'lifeline:transport:';
 
 /** Credentials sent in `hello.token`: a fixed string, or a function asked before every attempt. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -102,7 +118,8 @@ export interface ClientOptions {
    * Transports the client may use, in order of preference. With both, the client starts
    * on WebSocket and falls back to HTTP long-polling (PROTOCOL.md §11) where WebSocket
    * does not get through; with one, it uses only that one.
-   * @default ['websocket', 'polling'] (polling only where `fetch` or `request` is available)
+   * @default ['websocket', 'polling'] — polling only where `fetch` or `request` is available,
+   * and not when `WebSocket` is passed without `fetch` or `request` (then ['websocket'])
    */
   readonly transports?: readonly TransportKind[];
   /**
@@ -116,6 +133,31 @@ export interface ClientOptions {
    * @default none
    */
   readonly request?: HttpRequester;
+  /**
+   * When to use polling while WebSocket is also allowed: `auto` falls back after
+   * `fallbackAfterFailures` failed WebSocket attempts or one not open within
+   * `fallbackAfterMs`; `immediate` starts on polling at once (a time-critical page) and
+   * tries WebSocket in the background; `never` stays on WebSocket. On polling, the client
+   * keeps probing WebSocket and switches back, mid-session, when a probe is open.
+   * @default 'auto'
+   */
+  readonly fallback?: FallbackMode;
+  /** Consecutive WebSocket attempts that fail before `auto` falls back to polling. @default 3 */
+  readonly fallbackAfterFailures?: number;
+  /**
+   * A WebSocket attempt (or probe) that is not open within this time counts as failed, and
+   * `auto` falls back to polling at once, in ms. @default 10_000
+   */
+  readonly fallbackAfterMs?: number;
+  /** Delay before the first WebSocket probe while on polling (doubling after each failed one), in ms. @default 30_000 */
+  readonly probeIntervalMs?: number;
+  /** Cap of the delay between WebSocket probes, in ms. @default 300_000 */
+  readonly maxProbeIntervalMs?: number;
+  /**
+   * With `storage`: how long "WebSocket fails from here" is remembered per URL, so the next
+   * page load starts on polling at once, in ms. `0` disables it. @default 86_400_000 (24 h)
+   */
+  readonly transportMemoryMs?: number;
   /** Source of time and timers. @default systemClock */
   readonly clock?: Clock;
   /** Uniform random numbers in [0, 1), for reconnect jitter and request ids. @default Math.random */
@@ -197,6 +239,12 @@ export interface ResolvedOptions {
   readonly WebSocket: WebSocketConstructorLike | undefined;
   /** Present when `transports` includes `polling`. */
   readonly request: HttpRequester | undefined;
+  readonly fallback: FallbackMode;
+  readonly fallbackAfterFailures: number;
+  readonly fallbackAfterMs: number;
+  readonly probeIntervalMs: number;
+  readonly maxProbeIntervalMs: number;
+  readonly transportMemoryMs: number;
   readonly clock: Clock;
   readonly random: () => number;
   readonly network: NetworkSource | undefined;
@@ -297,7 +345,11 @@ function resolveTransports(options: ClientOptions): {
   request: HttpRequester | undefined;
 } {
   const explicit = transportsOption(options.transports);
-  const wanted = explicit ?? DEFAULT_TRANSPORTS;
+  // An injected WebSocket without `fetch` or `request` is a choice of transport (a test
+  // double, a mini-program adapter, `ws` in Node): polling joins only when asked for.
+  const chosenSocket =
+    options.WebSocket !== undefined && options.fetch === undefined && options.request === undefined;
+  const wanted = explicit ?? (chosenSocket ? (['websocket'] as const) : DEFAULT_TRANSPORTS);
   const WebSocket = wanted.includes('websocket')
     ? (options.WebSocket ?? defaultWebSocket())
     : undefined;
@@ -310,6 +362,13 @@ function resolveTransports(options: ClientOptions): {
   }
   const transports = wanted.filter((t) => t !== 'polling' || request !== undefined);
   return { transports, WebSocket, request };
+}
+
+function fallbackOption(value: unknown): FallbackMode {
+  if (value === undefined) return DEFAULT_FALLBACK;
+  if (value !== 'auto' && value !== 'immediate' && value !== 'never')
+    invalid('fallback', "'auto', 'immediate' or 'never'", value);
+  return value;
 }
 
 function defaultNetwork(): NetworkSource | undefined {
@@ -414,6 +473,36 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     token,
     device,
     ...resolveTransports(options),
+    fallback: fallbackOption(options.fallback),
+    fallbackAfterFailures: countOption(
+      'fallbackAfterFailures',
+      options.fallbackAfterFailures,
+      DEFAULT_FALLBACK_AFTER_FAILURES,
+      1,
+    ),
+    fallbackAfterMs: durationOption(
+      'fallbackAfterMs',
+      options.fallbackAfterMs,
+      DEFAULT_FALLBACK_AFTER_MS,
+      true,
+    ),
+    probeIntervalMs: durationOption(
+      'probeIntervalMs',
+      options.probeIntervalMs,
+      DEFAULT_PROBE_INTERVAL_MS,
+      true,
+    ),
+    maxProbeIntervalMs: durationOption(
+      'maxProbeIntervalMs',
+      options.maxProbeIntervalMs,
+      Math.max(DEFAULT_MAX_PROBE_INTERVAL_MS, options.probeIntervalMs ?? 0),
+      true,
+    ),
+    transportMemoryMs: durationOption(
+      'transportMemoryMs',
+      options.transportMemoryMs,
+      DEFAULT_TRANSPORT_MEMORY_MS,
+    ),
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     network: network ?? defaultNetwork(),

@@ -52,6 +52,7 @@ export async function startTransportsE2E(
       const client = createNodeClient({
         url,
         token: () => signHs256(SECRET, { sub: user }),
+        transports: ['websocket', 'polling'],
         minReconnectDelayMs: 20,
         maxReconnectDelayMs: 200,
         ...options,
