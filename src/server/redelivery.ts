@@ -18,12 +18,24 @@
  * is held yet, a publish may have appended a message and not fanned it out: the decision
  * then waits until the stream has no publish in flight, or a push gets held.
  *
+ * Redelivered pushes skip the offsets between them on purpose, so each names the offset
+ * it follows (`push.after`, PROTOCOL.md §5): the device's acknowledged offset for the
+ * first, the previous one written here after that; the first held push too, when it does
+ * not continue from there. A client that has no position, or the position the device
+ * acknowledged, delivers them without taking the skips for a gap. A session that did not
+ * resume is treated as starting afresh.
+ *
  * A session that also resumed its inbox (`hello.resume`) replays it as usual; pushes
  * written here go through `Session.deliver`, which holds them behind that replay, and the
  * client's de-duplication drops whatever both paths supply.
  */
 import type { Clock } from '../env/index.js';
-import { encodeServerFrame, type StreamPosition } from '../protocol/index.js';
+import {
+  decodeServerFrame,
+  encodeServerFrame,
+  type PushFrame,
+  type StreamPosition,
+} from '../protocol/index.js';
 import type { AckStore, LoggedMessage, MessageLog } from '../storage/types.js';
 import type { Counters } from './session-context.js';
 import type { ReceiptTracker } from './receipts.js';
@@ -46,6 +58,11 @@ interface Hold {
   readonly held: HeldPush[];
   /** Set while waiting for the stream's publishes in flight. */
   wake: (() => void) | undefined;
+  /**
+   * Once a message was redelivered: its epoch, and the offset the next push written
+   * follows (what `push.after` names when the next one does not continue from it).
+   */
+  follows: { readonly epoch: string; offset: number } | undefined;
 }
 
 export interface RedeliveryDeps {
@@ -113,7 +130,13 @@ export class Redelivery {
   open(session: Session): void {
     const profile = session.profile;
     if (profile === undefined || this.#holds.has(session.id)) return;
-    const hold: Hold = { session, stream: profile.userStream, held: [], wake: undefined };
+    const hold: Hold = {
+      session,
+      stream: profile.userStream,
+      held: [],
+      wake: undefined,
+      follows: undefined,
+    };
     this.#holds.set(session.id, hold);
     this.#run(hold).then(
       () => this.#release(hold),
@@ -141,13 +164,15 @@ export class Redelivery {
     );
     let cursor = acked?.offset ?? 0;
     let epoch = acked?.epoch;
+    // What the first redelivered push follows: what the device acknowledged.
+    let from = cursor;
     for (;;) {
       if (!session.isOpen) return;
       let slice = await log.readRequiringAck(stream, cursor, REDELIVERY_BATCH);
       if (slice === undefined) return;
       if (epoch !== undefined && slice.epoch !== epoch) {
         // Acked in a history the log no longer has: everything retained is unacked.
-        cursor = 0;
+        cursor = from = 0;
         slice = await log.readRequiringAck(stream, cursor, REDELIVERY_BATCH);
         if (slice === undefined) return;
       }
@@ -160,7 +185,7 @@ export class Redelivery {
       const bound = first?.offset ?? Number.POSITIVE_INFINITY;
       for (const m of slice.messages) {
         if (m.offset >= bound) return;
-        if (!this.#write(hold, epoch, m)) return;
+        if (!this.#write(hold, epoch, from, m)) return;
       }
       if (slice.messages.length < REDELIVERY_BATCH) return;
       cursor = (slice.messages.at(-1) as LoggedMessage).offset;
@@ -185,11 +210,13 @@ export class Redelivery {
     });
   }
 
-  #write(hold: Hold, epoch: string, m: LoggedMessage): boolean {
+  /** Write one redelivered message; false when the session can take no more. */
+  #write(hold: Hold, epoch: string, from: number, m: LoggedMessage): boolean {
     const { clock, counters, tracker } = this.#deps;
     const now = clock.now();
     if (expired(m, now)) return true;
-    const text = encodeServerFrame({
+    hold.follows ??= { epoch, offset: from };
+    const frame: PushFrame = {
       type: 'push',
       id: m.id,
       stream: hold.stream,
@@ -197,9 +224,12 @@ export class Redelivery {
       offset: m.offset,
       data: m.data,
       publishedAt: m.publishedAt,
-    });
+    };
+    const after = hold.follows.offset;
+    const text = encodeServerFrame(after === m.offset - 1 ? frame : { ...frame, after });
     counters.pushesEncoded++;
     if (!hold.session.deliver(hold.stream, epoch, m.offset, text)) return false;
+    hold.follows.offset = m.offset;
     tracker?.delivered(hold.session, hold.stream, epoch, m.offset, now);
     return true;
   }
@@ -208,11 +238,25 @@ export class Redelivery {
   #release(hold: Hold): void {
     if (this.#holds.get(hold.session.id) !== hold) return;
     this.#drop(hold);
-    const { clock, tracker } = this.#deps;
+    const { clock, counters, tracker } = this.#deps;
     const now = clock.now();
+    const follows = hold.follows;
     for (const push of hold.held) {
       if (push.expiresAt !== undefined && push.expiresAt <= now) continue;
-      if (!hold.session.deliver(hold.stream, push.epoch, push.offset, push.text)) return;
+      let text = push.text;
+      if (follows !== undefined && follows.epoch === push.epoch) {
+        // The shared bytes say "follows offset − 1"; after a redelivery that may be untrue
+        // for this session: re-encode this one push with what it does follow.
+        if (push.offset !== follows.offset + 1) {
+          text = encodeServerFrame({
+            ...(decodeServerFrame(push.text) as PushFrame),
+            after: follows.offset,
+          });
+          counters.pushesEncoded++;
+        }
+        follows.offset = push.offset;
+      }
+      if (!hold.session.deliver(hold.stream, push.epoch, push.offset, text)) return;
       tracker?.delivered(hold.session, hold.stream, push.epoch, push.offset, now);
     }
   }
