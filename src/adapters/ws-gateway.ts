@@ -63,6 +63,8 @@ export interface Gateway extends AsyncDisposable {
   sessions: GatewayCore['sessions'];
   disconnect: GatewayCore['disconnect'];
   stats: GatewayCore['stats'];
+  /** Delivery status of one message per recipient (`GET /api/messages/:id`). */
+  messageStatus: GatewayCore['messageStatus'];
   on<K extends keyof GatewayEvents>(event: K, listener: GatewayEvents[K]): () => void;
   /** Take one HTTP upgrade (for custom routing instead of `server` + `path`). */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -212,6 +214,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     sessions: core.sessions,
     disconnect: core.disconnect,
     stats: core.stats,
+    messageStatus: core.messageStatus,
     on: core.on,
     handleUpgrade,
     handleRequest: (request, response) => polling?.handle(request, response) ?? false,
