@@ -14,33 +14,33 @@ import type { Disposer, Scope } from '../env/index.js';
 export type AckSender = (positions: readonly StreamPosition[]) => boolean;
 
 export class AckBatcher {
-  readonly #scope: Scope;
-  readonly #delayMs: number;
-  readonly #send: AckSender;
-  #pending = new Map<string, StreamPosition>();
-  #timer: Disposer | null = null;
+  private readonly scope_: Scope;
+  private readonly delayMs_: number;
+  private readonly send_: AckSender;
+  private pending_ = new Map<string, StreamPosition>();
+  private timer_: Disposer | null = null;
 
   constructor(scope: Scope, delayMs: number, send: AckSender) {
-    this.#scope = scope;
-    this.#delayMs = delayMs;
-    this.#send = send;
+    this.scope_ = scope;
+    this.delayMs_ = delayMs;
+    this.send_ = send;
   }
 
   /** Acknowledge `position` (and everything before it in its stream) within the window. */
   add(position: StreamPosition): void {
-    this.#pending.set(position.stream, position);
-    this.#timer ??= this.#scope.setTimeout(() => {
-      this.#timer = null;
+    this.pending_.set(position.stream, position);
+    this.timer_ ??= this.scope_.setTimeout(() => {
+      this.timer_ = null;
       this.flush();
-    }, this.#delayMs);
+    }, this.delayMs_);
   }
 
   /** Send what is pending now; without a session it stays pending and no timer runs. */
   flush(): void {
-    this.#timer?.();
-    this.#timer = null;
-    if (this.#pending.size === 0) return;
-    const positions = [...this.#pending.values()];
-    if (this.#send(positions)) this.#pending.clear();
+    this.timer_?.();
+    this.timer_ = null;
+    if (this.pending_.size === 0) return;
+    const positions = [...this.pending_.values()];
+    if (this.send_(positions)) this.pending_.clear();
   }
 }

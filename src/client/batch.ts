@@ -8,17 +8,17 @@ import type { Disposer, Scope } from '../env/index.js';
 import type { BatchOptions } from './options.js';
 
 export class Batcher<T> {
-  readonly #scope: Scope;
-  readonly #options: BatchOptions;
-  readonly #deliver: (batch: readonly T[]) => void;
-  #pending: T[] = [];
-  #timer: Disposer | null = null;
+  private readonly scope_: Scope;
+  private readonly options_: BatchOptions;
+  private readonly deliver_: (batch: readonly T[]) => void;
+  private pending_: T[] = [];
+  private timer_: Disposer | null = null;
 
   /** The window timer belongs to `scope`, the client's lifetime. */
   constructor(scope: Scope, options: BatchOptions, deliver: (batch: readonly T[]) => void) {
-    this.#scope = scope;
-    this.#options = options;
-    this.#deliver = deliver;
+    this.scope_ = scope;
+    this.options_ = options;
+    this.deliver_ = deliver;
   }
 
   /**
@@ -27,29 +27,29 @@ export class Batcher<T> {
    * batch it hands over, and a full batch never overtakes its last `message` event.
    */
   hold(item: T): void {
-    this.#pending.push(item);
+    this.pending_.push(item);
   }
 
   /** Deliver the batch when it is full; otherwise make sure its window timer runs. */
   settle(): void {
-    if (this.#pending.length === 0) return;
-    if (this.#pending.length >= this.#options.maxSize) {
+    if (this.pending_.length === 0) return;
+    if (this.pending_.length >= this.options_.maxSize) {
       this.flush();
       return;
     }
-    this.#timer ??= this.#scope.setTimeout(() => {
-      this.#timer = null;
+    this.timer_ ??= this.scope_.setTimeout(() => {
+      this.timer_ = null;
       this.flush();
-    }, this.#options.maxWaitMs);
+    }, this.options_.maxWaitMs);
   }
 
   /** Deliver what is pending now, if anything. */
   flush(): void {
-    this.#timer?.();
-    this.#timer = null;
-    if (this.#pending.length === 0) return;
-    const batch = this.#pending;
-    this.#pending = [];
-    this.#deliver(batch);
+    this.timer_?.();
+    this.timer_ = null;
+    if (this.pending_.length === 0) return;
+    const batch = this.pending_;
+    this.pending_ = [];
+    this.deliver_(batch);
   }
 }

@@ -5,9 +5,9 @@
  * transports).
  *
  * Two rules hold the design together:
- * - Every state change goes through `#transition()`, which releases what the old state
+ * - Every state change goes through `transition_()`, which releases what the old state
  *   owned (timers, listeners, the socket unless the next state is `open`).
- * - Every way a connection can end reports to `#lost()`, the only place that decides
+ * - Every way a connection can end reports to `lost_()`, the only place that decides
  *   between reconnecting, closing for good and giving up.
  */
 import {
@@ -77,39 +77,39 @@ function deferred(): Deferred {
 }
 
 class Client implements LifelineClient {
-  readonly #options: ResolvedOptions;
-  readonly #policy: ReconnectPolicy;
-  readonly #factories: Partial<Record<TransportKind, TransportFactory>> = {};
+  private readonly options_: ResolvedOptions;
+  private readonly policy_: ReconnectPolicy;
+  private readonly factories_: Partial<Record<TransportKind, TransportFactory>> = {};
   /** The transport the next connection attempt uses. */
-  #kind: TransportKind;
-  readonly #fallback: FallbackPolicy;
-  readonly #memory: TransportMemory | null;
+  private kind_: TransportKind;
+  private readonly fallback_: FallbackPolicy;
+  private readonly memory_: TransportMemory | null;
   /** The remembered outcome was read (once, before the first attempt). */
-  #recalled = false;
+  private recalled_ = false;
   /** Consecutive WebSocket attempts that did not reach `welcome`. */
-  #socketFailures = 0;
+  private socketFailures_ = 0;
   /** Consecutive failed WebSocket probes while on polling. */
-  #probeFailures = 0;
-  readonly #scope: Scope;
-  readonly #events = new Emitter<ClientEvents>();
-  readonly #cell: StateCell;
-  readonly #delivery: Delivery;
-  readonly #persisted: PersistedPositions | null;
+  private probeFailures_ = 0;
+  private readonly scope_: Scope;
+  private readonly events_ = new Emitter<ClientEvents>();
+  private readonly cell_: StateCell;
+  private readonly delivery_: Delivery;
+  private readonly persisted_: PersistedPositions | null;
   /** Stored positions being read before the first `hello`; null before and after. */
-  #restoring: Promise<void> | null = null;
-  #restored = false;
-  readonly #outbox: Outbox;
-  readonly #subscriptions: Subscriptions;
-  #link: Link | null = null;
+  private restoring_: Promise<void> | null = null;
+  private restored_ = false;
+  private readonly outbox_: Outbox;
+  private readonly subscriptions_: Subscriptions;
+  private link_: Link | null = null;
   // Bumped whenever a link is created or dropped; a callback whose link carries an older
   // number belongs to a connection that is gone.
-  #generation = 0;
-  #ready: Deferred | null = null;
-  #maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+  private generation_ = 0;
+  private ready_: Deferred | null = null;
+  private maxFrameBytes_ = DEFAULT_MAX_FRAME_BYTES;
 
   constructor(options: ResolvedOptions) {
-    this.#options = options;
-    this.#policy = {
+    this.options_ = options;
+    this.policy_ = {
       minDelayMs: options.minReconnectDelayMs,
       maxDelayMs: options.maxReconnectDelayMs,
       maxAttempts: options.maxReconnectAttempts,
@@ -117,18 +117,18 @@ class Client implements LifelineClient {
       refreshableToken: typeof options.token === 'function',
     };
     if (options.WebSocket !== undefined)
-      this.#factories.websocket = webSocketTransport(options.WebSocket);
-    if (options.request !== undefined) this.#factories.polling = pollingTransport(options.request);
-    this.#fallback = {
+      this.factories_.websocket = webSocketTransport(options.WebSocket);
+    if (options.request !== undefined) this.factories_.polling = pollingTransport(options.request);
+    this.fallback_ = {
       transports: options.transports,
       mode: options.fallback,
       afterFailures: options.fallbackAfterFailures,
     };
-    this.#kind = initialTransport(this.#fallback, false);
-    this.#memory =
+    this.kind_ = initialTransport(this.fallback_, false);
+    this.memory_ =
       options.storage === undefined ||
       options.transportMemoryMs === 0 ||
-      !canFallBack(this.#fallback)
+      !canFallBack(this.fallback_)
         ? null
         : new TransportMemory(
             options.storage,
@@ -136,84 +136,84 @@ class Client implements LifelineClient {
             options.transportMemoryMs,
             () => options.clock.now(),
           );
-    this.#scope = new Scope(options.clock);
-    this.#cell = new StateCell(this.#scope, (change) => this.#events.emit('state', change));
+    this.scope_ = new Scope(options.clock);
+    this.cell_ = new StateCell(this.scope_, (change) => this.events_.emit('state', change));
     const nextId = idSource(options.random);
-    const report = (error: LifelineError): void => this.#events.emit('error', error);
-    this.#outbox = new Outbox(this.#scope, { ...options.outbox, nextId });
-    const delivery = new Delivery(this.#scope, this.#events, {
+    const report = (error: LifelineError): void => this.events_.emit('error', error);
+    this.outbox_ = new Outbox(this.scope_, { ...options.outbox, nextId });
+    const delivery = new Delivery(this.scope_, this.events_, {
       batch: options.batch,
       ackDelayMs: options.ackDelayMs,
       repairTimeoutMs: options.requestTimeoutMs,
       nextId,
     });
-    this.#delivery = delivery;
-    this.#subscriptions = new Subscriptions(this.#scope, {
+    this.delivery_ = delivery;
+    this.subscriptions_ = new Subscriptions(this.scope_, {
       nextId,
       positionOf: (stream) => delivery.received.of(stream),
       report,
       timeoutMs: options.requestTimeoutMs,
     });
     const { storage, storageKey, storageSaveDelayMs } = options;
-    this.#persisted =
+    this.persisted_ =
       storage === undefined
         ? null
-        : new PersistedPositions(this.#scope.child(), {
+        : new PersistedPositions(this.scope_.child(), {
             storage,
             key: storageKey,
             saveDelayMs: storageSaveDelayMs,
             snapshot: () => delivery.delivered.latest(),
             report,
           });
-    if (this.#persisted !== null) delivery.persistWith(this.#persisted);
+    if (this.persisted_ !== null) delivery.persistWith(this.persisted_);
   }
 
   get state(): ConnectionState {
-    return this.#cell.current;
+    return this.cell_.current;
   }
 
   connect(): Promise<void> {
-    const state = this.#cell.current;
+    const state = this.cell_.current;
     if (state.kind === 'open') return Promise.resolve();
-    const ready = (this.#ready ??= deferred());
-    if (state.kind === 'idle' || isTerminal(state)) this.#begin();
+    const ready = (this.ready_ ??= deferred());
+    if (state.kind === 'idle' || isTerminal(state)) this.begin_();
     return ready.promise;
   }
 
   async close(): Promise<void> {
-    if (isTerminal(this.#cell.current)) return;
+    if (isTerminal(this.cell_.current)) return;
     // Hand over the pending batch and tell the gateway what was delivered before going;
     // resume would cover it otherwise.
-    this.#delivery.flush();
-    this.#transition({ kind: 'closed', reason: { initiator: 'client' } });
+    this.delivery_.flush();
+    this.transition_({ kind: 'closed', reason: { initiator: 'client' } });
   }
 
   reconnect(): void {
-    this.#attempt(0);
+    this.attempt_(0);
   }
 
   checkLiveness(): void {
-    this.#link?.heartbeat?.check();
+    this.link_?.heartbeat?.check();
   }
 
   on<K extends keyof ClientEvents>(
     event: K,
     listener: (payload: ClientEvents[K]) => void,
   ): () => void {
-    return this.#events.on(event, listener);
+    return this.events_.on(event, listener);
   }
 
   request(data: unknown, options: RequestOptions = {}): Promise<unknown> {
-    const state = this.#cell.current;
+    const state = this.cell_.current;
     if (isTerminal(state)) return Promise.reject(terminalError(state));
-    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    const timeoutMs = options.timeoutMs ?? this.options_.requestTimeoutMs;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
       return Promise.reject(
         new InvalidOptionError('request timeoutMs must be a positive finite number'),
       );
     return new Promise((resolve, reject) => {
       try {
-        this.#outbox.add(data, { resolve, reject }, timeoutMs);
+        this.outbox_.add(data, { resolve, reject }, timeoutMs);
       } catch (error) {
         reject(error);
       }
@@ -221,12 +221,12 @@ class Client implements LifelineClient {
   }
 
   send(data: unknown): SendResult {
-    const state = this.#cell.current;
+    const state = this.cell_.current;
     if (isTerminal(state)) throw terminalError(state);
     const delivered = deferred();
     // Callers may ignore `delivered`; its rejection must not surface as unhandled.
     delivered.promise.catch(() => {});
-    const { id, sent } = this.#outbox.add(data, {
+    const { id, sent } = this.outbox_.add(data, {
       resolve: () => delivered.resolve(),
       reject: delivered.reject,
     });
@@ -234,7 +234,7 @@ class Client implements LifelineClient {
   }
 
   subscribe(channel: string): Subscription {
-    return this.#subscriptions.add(channel);
+    return this.subscriptions_.add(channel);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -244,16 +244,16 @@ class Client implements LifelineClient {
   // ------------------------------------------------------------------ state
 
   /** The only place the state changes. Returns false when a listener already moved on. */
-  #transition(to: ConnectionState): boolean {
-    if (to.kind !== 'open') this.#dropLink();
-    const ready = to.kind === 'open' || isTerminal(to) ? this.#ready : null;
-    if (ready !== null) this.#ready = null;
+  private transition_(to: ConnectionState): boolean {
+    if (to.kind !== 'open') this.dropLink_();
+    const ready = to.kind === 'open' || isTerminal(to) ? this.ready_ : null;
+    if (ready !== null) this.ready_ = null;
     if (isTerminal(to)) {
       // Messages already received reach the application even when the client ends.
-      this.#delivery.flush();
-      this.#outbox.rejectAll(terminalError(to));
+      this.delivery_.flush();
+      this.outbox_.rejectAll(terminalError(to));
     }
-    const current = this.#cell.transition(to);
+    const current = this.cell_.transition(to);
     if (ready !== null) {
       if (isTerminal(to)) ready.reject(terminalError(to));
       else ready.resolve();
@@ -261,122 +261,122 @@ class Client implements LifelineClient {
     return current;
   }
 
-  #dropLink(): void {
-    const link = this.#link;
+  private dropLink_(): void {
+    const link = this.link_;
     if (link === null) return;
-    this.#link = null;
-    this.#generation++;
-    this.#outbox.detach();
-    this.#subscriptions.detach();
-    this.#delivery.detach();
+    this.link_ = null;
+    this.generation_++;
+    this.outbox_.detach();
+    this.subscriptions_.detach();
+    this.delivery_.detach();
     // Closes the socket and detaches its listeners before any new one can exist.
     link.scope.dispose();
   }
 
-  #isCurrent(link: Link): boolean {
-    return link.generation === this.#generation && this.#link === link;
+  private isCurrent_(link: Link): boolean {
+    return link.generation === this.generation_ && this.link_ === link;
   }
 
   // ------------------------------------------------------------------ connecting
 
   /** The first attempt, once the remembered transport outcome (if any) was read. */
-  #begin(): void {
-    const memory = this.#memory;
-    if (memory === null || this.#recalled) return this.#attempt(0);
-    this.#recalled = true;
+  private begin_(): void {
+    const memory = this.memory_;
+    if (memory === null || this.recalled_) return this.attempt_(0);
+    this.recalled_ = true;
     const recalled = memory.recall();
     const apply = (failing: boolean): void => {
-      if (failing) this.#kind = initialTransport(this.#fallback, true);
+      if (failing) this.kind_ = initialTransport(this.fallback_, true);
     };
     if (typeof recalled === 'boolean') {
       apply(recalled);
-      return this.#attempt(0);
+      return this.attempt_(0);
     }
     void recalled.then((failing) => {
       apply(failing);
       // Still wanted: connect() is pending and nothing else started an attempt.
-      if (this.#ready !== null && this.#link === null && !isTerminal(this.#cell.current))
-        this.#attempt(0);
+      if (this.ready_ !== null && this.link_ === null && !isTerminal(this.cell_.current))
+        this.attempt_(0);
     });
   }
 
-  #attempt(attempt: number): void {
-    if (!this.#transition({ kind: 'connecting', attempt, transport: this.#kind })) return;
-    const link = createLink(++this.#generation, attempt, this.#scope.child());
-    this.#link = link;
+  private attempt_(attempt: number): void {
+    if (!this.transition_({ kind: 'connecting', attempt, transport: this.kind_ })) return;
+    const link = createLink(++this.generation_, attempt, this.scope_.child());
+    this.link_ = link;
     // The token counts against the timeout too: a hung token provider must not stall us.
-    const { connectTimeoutMs, network } = this.#options;
-    this.#cell.scope.setTimeout(
-      () => this.#abort(link, failure.connectTimedOut(connectTimeoutMs)),
+    const { connectTimeoutMs, network } = this.options_;
+    this.cell_.scope.setTimeout(
+      () => this.abort_(link, failure.connectTimedOut(connectTimeoutMs)),
       connectTimeoutMs,
     );
     if (network !== undefined) {
-      link.scope.listen(network, 'offline', () => this.#abort(link, failure.wentOffline()));
+      link.scope.listen(network, 'offline', () => this.abort_(link, failure.wentOffline()));
     }
-    if (this.#kind === 'websocket' && canFallBack(this.#fallback)) {
+    if (this.kind_ === 'websocket' && canFallBack(this.fallback_)) {
       // A socket that is not open in time (a proxy that swallows frames) counts as failed
       // and sends the client to polling at once.
-      const { fallbackAfterMs } = this.#options;
-      this.#cell.scope.setTimeout(() => {
-        this.#fallBack();
-        this.#abort(link, failure.connectTimedOut(fallbackAfterMs));
+      const { fallbackAfterMs } = this.options_;
+      this.cell_.scope.setTimeout(() => {
+        this.fallBack_();
+        this.abort_(link, failure.connectTimedOut(fallbackAfterMs));
       }, fallbackAfterMs);
     }
-    const restoring = this.#restore();
-    if (restoring === null) this.#authorize(link);
+    const restoring = this.restore_();
+    if (restoring === null) this.authorize_(link);
     else
       void restoring.then(() => {
-        if (this.#isCurrent(link)) this.#authorize(link);
+        if (this.isCurrent_(link)) this.authorize_(link);
       });
   }
 
   /** Read stored positions once, before the first `hello`; null when there is nothing to wait for. */
-  #restore(): Promise<void> | null {
-    const persisted = this.#persisted;
-    if (persisted === null || this.#restored) return null;
-    this.#restoring ??= persisted.load().then((positions) => {
-      this.#restored = true;
-      this.#restoring = null;
-      this.#delivery.restore(positions);
+  private restore_(): Promise<void> | null {
+    const persisted = this.persisted_;
+    if (persisted === null || this.restored_) return null;
+    this.restoring_ ??= persisted.load().then((positions) => {
+      this.restored_ = true;
+      this.restoring_ = null;
+      this.delivery_.restore(positions);
     });
-    return this.#restoring;
+    return this.restoring_;
   }
 
-  #authorize(link: Link): void {
-    const token = this.#options.token;
-    if (typeof token === 'function') void this.#fetchToken(link, token);
-    else this.#openLink(link, token);
+  private authorize_(link: Link): void {
+    const token = this.options_.token;
+    if (typeof token === 'function') void this.fetchToken_(link, token);
+    else this.openLink_(link, token);
   }
 
-  async #fetchToken(link: Link, provide: () => string | Promise<string>): Promise<void> {
+  private async fetchToken_(link: Link, provide: () => string | Promise<string>): Promise<void> {
     let token: unknown;
     try {
       token = await provide();
     } catch (cause) {
-      this.#lost(link, failure.tokenFailed(cause));
+      this.lost_(link, failure.tokenFailed(cause));
       return;
     }
-    if (!this.#isCurrent(link)) return;
+    if (!this.isCurrent_(link)) return;
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
-      this.#lost(link, failure.tokenFailed());
+      this.lost_(link, failure.tokenFailed());
       return;
     }
-    this.#openLink(link, token);
+    this.openLink_(link, token);
   }
 
-  #openLink(link: Link, token: string | undefined): void {
+  private openLink_(link: Link, token: string | undefined): void {
     let transport: Transport;
-    const open = this.#factories[this.#kind];
+    const open = this.factories_[this.kind_];
     try {
-      if (open === undefined) throw new Error(`no ${this.#kind} transport`);
-      transport = open(this.#options.url, {
-        opened: () => this.#hello(link, token),
-        received: (text) => this.#received(link, text),
-        malformed: (detail) => this.#abort(link, failure.protocolViolation(detail)),
-        closed: (code, reason) => this.#lost(link, errorFromClose(code, reason)),
+      if (open === undefined) throw new Error(`no ${this.kind_} transport`);
+      transport = open(this.options_.url, {
+        opened: () => this.hello_(link, token),
+        received: (text) => this.received_(link, text),
+        malformed: (detail) => this.abort_(link, failure.protocolViolation(detail)),
+        closed: (code, reason) => this.lost_(link, errorFromClose(code, reason)),
       });
     } catch (cause) {
-      this.#lost(link, failure.socketNotCreated(cause));
+      this.lost_(link, failure.socketNotCreated(cause));
       return;
     }
     link.transport = transport;
@@ -386,54 +386,54 @@ class Client implements LifelineClient {
   // ------------------------------------------------------------------ fallback
 
   /** Carry on over polling: WebSocket does not get through. */
-  #fallBack(): void {
-    if (this.#kind === 'polling' || !canFallBack(this.#fallback)) return;
-    this.#kind = 'polling';
-    this.#probeFailures = 0;
-    this.#memory?.remember(true);
+  private fallBack_(): void {
+    if (this.kind_ === 'polling' || !canFallBack(this.fallback_)) return;
+    this.kind_ = 'polling';
+    this.probeFailures_ = 0;
+    this.memory_?.remember(true);
   }
 
   /** While open on polling: try WebSocket again after a delay that doubles per failed probe. */
-  #scheduleProbe(): void {
-    const { probeIntervalMs, maxProbeIntervalMs } = this.#options;
-    const first = this.#fallback.mode === 'immediate' && this.#probeFailures === 0;
+  private scheduleProbe_(): void {
+    const { probeIntervalMs, maxProbeIntervalMs } = this.options_;
+    const first = this.fallback_.mode === 'immediate' && this.probeFailures_ === 0;
     const delayMs = first
       ? 0
-      : Math.min(maxProbeIntervalMs, probeIntervalMs * 2 ** Math.min(this.#probeFailures, 30));
-    this.#cell.scope.setTimeout(() => this.#probe(), delayMs);
+      : Math.min(maxProbeIntervalMs, probeIntervalMs * 2 ** Math.min(this.probeFailures_, 30));
+    this.cell_.scope.setTimeout(() => this.probe_(), delayMs);
   }
 
-  #probe(): void {
-    const open = this.#factories.websocket;
-    const state = this.#cell.current;
+  private probe_(): void {
+    const open = this.factories_.websocket;
+    const state = this.cell_.current;
     if (open === undefined || state.kind !== 'open' || state.transport !== 'polling') return;
     let token: string | undefined;
     const probe = new Probe(
-      this.#scope.child(),
+      this.scope_.child(),
       {
         hello: () =>
           helloText({
             token,
-            device: this.#options.device,
-            resume: this.#delivery.received.latest(),
-            maxFrameBytes: this.#maxFrameBytes,
+            device: this.options_.device,
+            resume: this.delivery_.received.latest(),
+            maxFrameBytes: this.maxFrameBytes_,
           }),
-        succeeded: (p) => this.#promote(p),
+        succeeded: (p) => this.promote_(p),
         failed: () => {
-          this.#probeFailures++;
-          this.#scheduleProbe();
+          this.probeFailures_++;
+          this.scheduleProbe_();
         },
       },
-      this.#options.fallbackAfterMs,
+      this.options_.fallbackAfterMs,
     );
     // The probe lives as long as the polling session, unless it replaces it.
-    this.#cell.scope.add(() => {
+    this.cell_.scope.add(() => {
       if (probe.promoted === null) probe.scope.dispose();
     });
-    const source = this.#options.token;
+    const source = this.options_.token;
     if (typeof source !== 'function') {
       token = source;
-      return probe.start(open, this.#options.url);
+      return probe.start(open, this.options_.url);
     }
     void (async () => {
       try {
@@ -443,7 +443,7 @@ class Client implements LifelineClient {
       } catch {
         return probe.fail();
       }
-      probe.start(open, this.#options.url);
+      probe.start(open, this.options_.url);
     })();
   }
 
@@ -452,77 +452,77 @@ class Client implements LifelineClient {
    * carry over (the probe resumed from them), frames the probe received are handed over
    * after the switch, and de-duplication drops what polling already delivered.
    */
-  #promote(probe: Probe): void {
-    const state = this.#cell.current;
+  private promote_(probe: Probe): void {
+    const state = this.cell_.current;
     const transport = probe.transport;
     const welcome = probe.welcome;
     if (state.kind !== 'open' || transport === null || welcome === null) {
       probe.scope.dispose();
       return;
     }
-    this.#dropLink(); // closes the polling session (DELETE)
-    const link = createLink(++this.#generation, 0, probe.scope);
+    this.dropLink_(); // closes the polling session (DELETE)
+    const link = createLink(++this.generation_, 0, probe.scope);
     link.transport = transport;
-    this.#link = link;
+    this.link_ = link;
     probe.promoted = (event: ProbeEvent) => {
-      if (event.kind === 'received') this.#received(link, event.text);
+      if (event.kind === 'received') this.received_(link, event.text);
       else if (event.kind === 'malformed')
-        this.#abort(link, failure.protocolViolation(event.detail));
-      else if (event.kind === 'closed') this.#lost(link, errorFromClose(event.code, event.reason));
+        this.abort_(link, failure.protocolViolation(event.detail));
+      else if (event.kind === 'closed') this.lost_(link, errorFromClose(event.code, event.reason));
     };
     link.scope.add(() => transport.close(CloseCode.NORMAL, CLOSE_REASON[CloseCode.NORMAL]));
-    this.#kind = 'websocket';
-    this.#probeFailures = 0;
-    this.#socketFailures = 1; // so that `welcome` clears the remembered failure
-    this.#received(link, encodeServerFrame(welcome));
-    for (const text of probe.buffered) this.#received(link, text);
+    this.kind_ = 'websocket';
+    this.probeFailures_ = 0;
+    this.socketFailures_ = 1; // so that `welcome` clears the remembered failure
+    this.received_(link, encodeServerFrame(welcome));
+    for (const text of probe.buffered) this.received_(link, text);
   }
 
-  #hello(link: Link, token: string | undefined): void {
-    if (!this.#isCurrent(link)) return;
+  private hello_(link: Link, token: string | undefined): void {
+    if (!this.isCurrent_(link)) return;
     const text = helloText({
       token,
-      device: this.#options.device,
-      resume: this.#delivery.received.latest(),
-      maxFrameBytes: this.#maxFrameBytes,
+      device: this.options_.device,
+      resume: this.delivery_.received.latest(),
+      maxFrameBytes: this.maxFrameBytes_,
     });
-    if (text === undefined) this.#abort(link, failure.helloTooLarge(this.#maxFrameBytes));
-    else this.#send(link, text);
+    if (text === undefined) this.abort_(link, failure.helloTooLarge(this.maxFrameBytes_));
+    else this.send_(link, text);
   }
 
   // ------------------------------------------------------------------ open session
 
-  #received(link: Link, text: string): void {
-    if (!this.#isCurrent(link)) return;
+  private received_(link: Link, text: string): void {
+    if (!this.isCurrent_(link)) return;
     let frame: ServerFrame;
     try {
       frame = decodeServerFrame(text);
     } catch (cause) {
-      this.#abort(link, failure.protocolViolation('the gateway sent a malformed frame', cause));
+      this.abort_(link, failure.protocolViolation('the gateway sent a malformed frame', cause));
       return;
     }
     link.heartbeat?.activity();
     if (frame.type === 'close') {
-      this.#lost(link, errorFromClose(frame.code, frame.reason), frame.retryAfterMs);
+      this.lost_(link, errorFromClose(frame.code, frame.reason), frame.retryAfterMs);
     } else if (frame.type === 'welcome') {
-      if (link.session !== null) this.#abort(link, failure.protocolViolation('a second welcome'));
+      if (link.session !== null) this.abort_(link, failure.protocolViolation('a second welcome'));
       else if (frame.protocol !== PROTOCOL_VERSION)
-        this.#abort(link, failure.protocolViolation(`welcome for protocol ${frame.protocol}`));
-      else this.#welcomed(link, frame);
+        this.abort_(link, failure.protocolViolation(`welcome for protocol ${frame.protocol}`));
+      else this.welcomed_(link, frame);
     } else if (link.session === null) {
-      this.#abort(link, failure.protocolViolation(`a ${frame.type} frame before welcome`));
+      this.abort_(link, failure.protocolViolation(`a ${frame.type} frame before welcome`));
     } else if (frame.type === 'push') {
-      this.#delivery.push(frame);
+      this.delivery_.push(frame);
     } else if (frame.type === 'resync') {
-      this.#delivery.resync(frame);
+      this.delivery_.resync(frame);
     } else if (frame.type === 'reply') {
       // A reply nobody waits for (its request timed out) is dropped.
-      if (!this.#outbox.settle(frame) && !this.#subscriptions.settle(frame))
-        this.#delivery.settle(frame);
+      if (!this.outbox_.settle(frame) && !this.subscriptions_.settle(frame))
+        this.delivery_.settle(frame);
     }
   }
 
-  #welcomed(link: Link, frame: WelcomeFrame): void {
+  private welcomed_(link: Link, frame: WelcomeFrame): void {
     const session: SessionInfo = {
       id: frame.session,
       user: frame.user,
@@ -532,45 +532,45 @@ class Client implements LifelineClient {
       maxFrameBytes: frame.maxFrameBytes,
     };
     link.session = session;
-    this.#maxFrameBytes = frame.maxFrameBytes;
-    const kind = link.transport?.kind ?? this.#kind;
-    if (kind === 'websocket' && this.#socketFailures > 0) {
-      this.#socketFailures = 0;
-      this.#memory?.remember(false);
+    this.maxFrameBytes_ = frame.maxFrameBytes;
+    const kind = link.transport?.kind ?? this.kind_;
+    if (kind === 'websocket' && this.socketFailures_ > 0) {
+      this.socketFailures_ = 0;
+      this.memory_?.remember(false);
     }
-    if (!this.#transition({ kind: 'open', session, transport: kind })) return;
-    if (kind === 'polling' && canFallBack(this.#fallback)) this.#scheduleProbe();
-    const scope = this.#cell.scope;
-    const { pingIntervalMs, pongTimeoutMs } = this.#options;
+    if (!this.transition_({ kind: 'open', session, transport: kind })) return;
+    if (kind === 'polling' && canFallBack(this.fallback_)) this.scheduleProbe_();
+    const scope = this.cell_.scope;
+    const { pingIntervalMs, pongTimeoutMs } = this.options_;
     const intervalMs =
       frame.pingIntervalMs > 0 ? Math.min(pingIntervalMs, frame.pingIntervalMs) : pingIntervalMs;
     link.heartbeat = new Heartbeat(
       scope,
       { intervalMs, pongTimeoutMs },
       {
-        ping: (t) => this.#send(link, encodeClientFrame({ type: 'ping', t })),
-        dead: () => this.#abort(link, failure.heartbeatLost(pongTimeoutMs)),
+        ping: (t) => this.send_(link, encodeClientFrame({ type: 'ping', t })),
+        dead: () => this.abort_(link, failure.heartbeatLost(pongTimeoutMs)),
       },
     );
-    const send = (text: string): boolean => this.#send(link, text);
+    const send = (text: string): boolean => this.send_(link, text);
     const { maxFrameBytes } = session;
-    this.#subscriptions.attach({ send });
-    if (this.#isCurrent(link)) this.#outbox.attach({ send, maxFrameBytes });
-    if (this.#isCurrent(link))
-      this.#delivery.attach(scope, {
+    this.subscriptions_.attach({ send });
+    if (this.isCurrent_(link)) this.outbox_.attach({ send, maxFrameBytes });
+    if (this.isCurrent_(link))
+      this.delivery_.attach(scope, {
         send,
-        broken: (error) => this.#abort(link, error),
+        broken: (error) => this.abort_(link, error),
         maxFrameBytes,
       });
   }
 
-  #send(link: Link, text: string): boolean {
-    if (!this.#isCurrent(link) || link.transport === null) return false;
+  private send_(link: Link, text: string): boolean {
+    if (!this.isCurrent_(link) || link.transport === null) return false;
     try {
       link.transport.send(text);
       return true;
     } catch (cause) {
-      this.#abort(link, failure.sendFailed(cause));
+      this.abort_(link, failure.sendFailed(cause));
       return false;
     }
   }
@@ -579,12 +579,12 @@ class Client implements LifelineClient {
    * A failure detected here: close the socket at once with the error's code (4000, 4003,
    * 4004, …) without waiting for the closing handshake, then report it.
    */
-  #abort(link: Link, error: LifelineError): void {
-    if (!this.#isCurrent(link)) return;
+  private abort_(link: Link, error: LifelineError): void {
+    if (!this.isCurrent_(link)) return;
     const code = error.closeCode ?? CloseCode.NORMAL;
     const reason = (CLOSE_REASON as Readonly<Record<number, string | undefined>>)[code] ?? '';
     link.transport?.close(code, reason);
-    this.#lost(link, error);
+    this.lost_(link, error);
   }
 
   // ------------------------------------------------------------------ losing it
@@ -593,42 +593,42 @@ class Client implements LifelineClient {
    * THE reconnect decision. Socket close and error, heartbeat and connect timeouts, the
    * gateway's `close` frame, `offline`, a failed token function: all end up here.
    */
-  #lost(link: Link, error: LifelineError, retryAfterMs?: number): void {
-    if (!this.#isCurrent(link)) return;
-    const switched = this.#countFailure(link);
+  private lost_(link: Link, error: LifelineError, retryAfterMs?: number): void {
+    if (!this.isCurrent_(link)) return;
+    const switched = this.countFailure_(link);
     const verdict = decide(
       { error, retryAfterMs, wasOpen: link.session !== null, attempt: link.attempt },
-      this.#policy,
+      this.policy_,
     );
     if (verdict.kind === 'fatal') {
       const code = error.closeCode ?? CloseCode.ABNORMAL;
-      this.#transition({ kind: 'closed', reason: { initiator: 'server', code, error } });
+      this.transition_({ kind: 'closed', reason: { initiator: 'server', code, error } });
       return;
     }
     if (verdict.kind === 'exhausted') {
-      const failed = failure.gaveUp(this.#options.maxReconnectAttempts, error);
-      this.#transition({ kind: 'failed', error: failed });
+      const failed = failure.gaveUp(this.options_.maxReconnectAttempts, error);
+      this.transition_({ kind: 'failed', error: failed });
       return;
     }
     // Falling back is a change of route, not a retry of the same one: no wait.
-    const retryAt = this.#options.clock.now() + (switched ? 0 : verdict.delayMs);
+    const retryAt = this.options_.clock.now() + (switched ? 0 : verdict.delayMs);
     const { attempt } = verdict;
-    if (!this.#transition({ kind: 'reconnecting', attempt, retryAt, lastError: error })) return;
-    const scope = this.#cell.scope;
-    scope.setDeadline(() => this.#attempt(attempt), retryAt);
+    if (!this.transition_({ kind: 'reconnecting', attempt, retryAt, lastError: error })) return;
+    const scope = this.cell_.scope;
+    scope.setDeadline(() => this.attempt_(attempt), retryAt);
     // Coming back online ends the wait at once; nothing else is reset.
-    const network = this.#options.network;
-    if (network !== undefined) scope.listen(network, 'online', () => this.#attempt(attempt));
+    const network = this.options_.network;
+    if (network !== undefined) scope.listen(network, 'online', () => this.attempt_(attempt));
   }
 
   /** A WebSocket attempt that did not reach `welcome` failed; true when the client now falls back. */
-  #countFailure(link: Link): boolean {
+  private countFailure_(link: Link): boolean {
     if (link.session !== null || link.transport?.kind === 'polling') return false;
-    if (this.#kind === 'polling') return canFallBack(this.#fallback);
-    if (!canFallBack(this.#fallback)) return false;
-    this.#socketFailures++;
-    if (this.#socketFailures < this.#fallback.afterFailures) return false;
-    this.#fallBack();
+    if (this.kind_ === 'polling') return canFallBack(this.fallback_);
+    if (!canFallBack(this.fallback_)) return false;
+    this.socketFailures_++;
+    if (this.socketFailures_ < this.fallback_.afterFailures) return false;
+    this.fallBack_();
     return true;
   }
 }

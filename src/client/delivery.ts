@@ -47,30 +47,30 @@ export class Delivery {
   readonly received = new Positions();
   /** Last position per stream handed to the application: what acks and storage carry. */
   readonly delivered = new Positions();
-  readonly #events: Emitter<ClientEvents>;
-  readonly #options: DeliveryOptions;
-  readonly #batch: Batcher<PushMessage> | null;
-  readonly #acks: AckBatcher;
-  #persisted: PersistedPositions | null = null;
-  #link: DeliveryLink | null = null;
-  #repair: GapRepair | null = null;
+  private readonly events_: Emitter<ClientEvents>;
+  private readonly options_: DeliveryOptions;
+  private readonly batch_: Batcher<PushMessage> | null;
+  private readonly acks_: AckBatcher;
+  private persisted_: PersistedPositions | null = null;
+  private link_: DeliveryLink | null = null;
+  private repair_: GapRepair | null = null;
 
   /** `scope` is the client's: a pending batch and pending acks outlive sessions. */
   constructor(scope: Scope, events: Emitter<ClientEvents>, options: DeliveryOptions) {
-    this.#events = events;
-    this.#options = options;
-    this.#batch =
+    this.events_ = events;
+    this.options_ = options;
+    this.batch_ =
       options.batch === undefined
         ? null
-        : new Batcher(scope.child(), options.batch, (batch) => this.#handedOver(batch));
-    this.#acks = new AckBatcher(scope.child(), options.ackDelayMs, (positions) =>
-      this.#sendAcks(positions),
+        : new Batcher(scope.child(), options.batch, (batch) => this.handedOver_(batch));
+    this.acks_ = new AckBatcher(scope.child(), options.ackDelayMs, (positions) =>
+      this.sendAcks_(positions),
     );
   }
 
   /** Save delivered positions through `persisted` from now on. */
   persistWith(persisted: PersistedPositions): void {
-    this.#persisted = persisted;
+    this.persisted_ = persisted;
   }
 
   /** Positions loaded from storage; a stream this client already knows keeps its own. */
@@ -84,15 +84,15 @@ export class Delivery {
 
   /** A session opened: acks held meanwhile go out, gaps can be repaired in it. */
   attach(scope: Scope, link: DeliveryLink): void {
-    this.#link = link;
-    this.#repair = new GapRepair(scope, link, this.#options.nextId, this.#options.repairTimeoutMs);
-    this.#acks.flush();
+    this.link_ = link;
+    this.repair_ = new GapRepair(scope, link, this.options_.nextId, this.options_.repairTimeoutMs);
+    this.acks_.flush();
   }
 
   /** The session is gone. Unfinished repairs end with it: `hello.resume` takes over. */
   detach(): void {
-    this.#link = null;
-    this.#repair = null;
+    this.link_ = null;
+    this.repair_ = null;
   }
 
   push(frame: PushFrame): void {
@@ -102,22 +102,22 @@ export class Delivery {
       if (offset <= last.offset) return; // a duplicate: replay overlapping live traffic
       if (last.offset < (frame.after ?? offset - 1)) {
         // A live gap: never deliver out of order. The replay brings this push again.
-        this.#repair?.start(last);
+        this.repair_?.start(last);
         return;
       }
     } else if (last !== undefined) {
       // The stream's history was replaced without a resync frame saying so (PROTOCOL.md §10.3).
-      this.#resync(stream, 'epoch_changed', { stream, epoch, offset: offset - 1 });
+      this.resync_(stream, 'epoch_changed', { stream, epoch, offset: offset - 1 });
     }
     const message: PushMessage = { id, stream, epoch, offset, data, publishedAt };
     this.received.set(message);
-    if (this.#batch === null) {
-      this.#record([message]);
-      this.#events.emit('message', message);
+    if (this.batch_ === null) {
+      this.record_([message]);
+      this.events_.emit('message', message);
     } else {
-      this.#batch.hold(message);
-      this.#events.emit('message', message);
-      this.#batch.settle();
+      this.batch_.hold(message);
+      this.events_.emit('message', message);
+      this.batch_.settle();
     }
   }
 
@@ -126,34 +126,34 @@ export class Delivery {
     const { stream, reason, epoch, offset } = frame;
     const position =
       epoch === undefined || offset === undefined ? undefined : { stream, epoch, offset };
-    this.#resync(stream, reason, position);
+    this.resync_(stream, reason, position);
   }
 
   /** The reply to a gap repair's `resume`. Returns false when the id is not one of ours. */
   settle(reply: ReplyFrame): boolean {
-    return this.#repair?.settle(reply) ?? false;
+    return this.repair_?.settle(reply) ?? false;
   }
 
   /** Hand the pending batch over, send pending acks, save positions: before the client ends. */
   flush(): void {
-    this.#batch?.flush();
-    this.#acks.flush();
-    this.#persisted?.flush();
+    this.batch_?.flush();
+    this.acks_.flush();
+    this.persisted_?.flush();
   }
 
-  #resync(stream: string, reason: ResyncReason, position: StreamPosition | undefined): void {
+  private resync_(stream: string, reason: ResyncReason, position: StreamPosition | undefined): void {
     // What arrived before the resync reaches the application before it.
-    this.#batch?.flush();
+    this.batch_?.flush();
     this.received.reset(stream, position);
     this.delivered.reset(stream, position);
-    this.#persisted?.changed();
-    this.#events.emit('resync', { stream, recovered: false, reason, position });
+    this.persisted_?.changed();
+    this.events_.emit('resync', { stream, recovered: false, reason, position });
   }
 
   /** A batch is handed to the `messages` listeners. */
-  #handedOver(batch: readonly PushMessage[]): void {
-    this.#record(batch);
-    this.#events.emit('messages', batch);
+  private handedOver_(batch: readonly PushMessage[]): void {
+    this.record_(batch);
+    this.events_.emit('messages', batch);
   }
 
   /**
@@ -161,17 +161,17 @@ export class Delivery {
    * and saved. Recorded just before the listeners run (acks leave on a later timer), so
    * a listener that closes the client still has them sent and saved by `close()`.
    */
-  #record(messages: readonly PushMessage[]): void {
+  private record_(messages: readonly PushMessage[]): void {
     for (const m of messages) {
       const position = { stream: m.stream, epoch: m.epoch, offset: m.offset };
       this.delivered.set(position);
-      this.#acks.add(position);
+      this.acks_.add(position);
     }
-    this.#persisted?.changed();
+    this.persisted_?.changed();
   }
 
-  #sendAcks(positions: readonly StreamPosition[]): boolean {
-    const link = this.#link;
+  private sendAcks_(positions: readonly StreamPosition[]): boolean {
+    const link = this.link_;
     if (link === null) return false;
     for (const text of ackTexts(positions, link.maxFrameBytes)) {
       if (!link.send(text)) return false;

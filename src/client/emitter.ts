@@ -14,16 +14,16 @@ import { CallbackError } from '../protocol/index.js';
 type Listener<T> = (payload: T) => void;
 
 export class Emitter<Events extends { error: unknown }> {
-  #listeners = new Map<keyof Events, Set<Listener<never>>>();
-  #queue: { event: keyof Events; payload: unknown }[] = [];
-  #draining = false;
+  private listeners_ = new Map<keyof Events, Set<Listener<never>>>();
+  private queue_: { event: keyof Events; payload: unknown }[] = [];
+  private draining_ = false;
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
-    let set = this.#listeners.get(event);
+    let set = this.listeners_.get(event);
     if (set === undefined) {
       set = new Set();
-      this.#listeners.set(event, set);
+      this.listeners_.set(event, set);
     }
     // Wrapped so the same function can be added twice and removed once per `on`.
     const entry: Listener<Events[K]> = (payload) => listener(payload);
@@ -34,20 +34,20 @@ export class Emitter<Events extends { error: unknown }> {
   }
 
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {
-    this.#queue.push({ event, payload });
-    if (this.#draining) return;
-    this.#draining = true;
+    this.queue_.push({ event, payload });
+    if (this.draining_) return;
+    this.draining_ = true;
     try {
-      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-        this.#deliver(next.event, next.payload);
+      for (let next = this.queue_.shift(); next !== undefined; next = this.queue_.shift()) {
+        this.deliver_(next.event, next.payload);
       }
     } finally {
-      this.#draining = false;
+      this.draining_ = false;
     }
   }
 
-  #deliver(event: keyof Events, payload: unknown): void {
-    const set = this.#listeners.get(event);
+  private deliver_(event: keyof Events, payload: unknown): void {
+    const set = this.listeners_.get(event);
     if (set === undefined) return;
     // A snapshot: listeners added or removed during delivery take effect next time.
     for (const listener of [...set]) {
@@ -57,7 +57,7 @@ export class Emitter<Events extends { error: unknown }> {
         if (event === 'error') reportToHost(cause);
         else {
           const error = new CallbackError(`A "${String(event)}" listener threw.`, { cause });
-          this.#queue.push({ event: 'error', payload: error });
+          this.queue_.push({ event: 'error', payload: error });
         }
       }
     }

@@ -37,15 +37,15 @@ export class Probe {
   readonly buffered: string[] = [];
   /** Once promoted, the engine owns the transport and routes its frames. */
   promoted: ((event: ProbeEvent) => void) | null = null;
-  readonly #hooks: ProbeHooks;
-  #pingT = -1;
-  #done = false;
-  readonly #cancelTimeout: () => void;
+  private readonly hooks_: ProbeHooks;
+  private pingT_ = -1;
+  private done_ = false;
+  private readonly cancelTimeout_: () => void;
 
   constructor(scope: Scope, hooks: ProbeHooks, timeoutMs: number) {
     this.scope = scope;
-    this.#hooks = hooks;
-    this.#cancelTimeout = scope.setTimeout(() => this.#fail(), timeoutMs);
+    this.hooks_ = hooks;
+    this.cancelTimeout_ = scope.setTimeout(() => this.fail_(), timeoutMs);
     scope.add(() => {
       if (this.promoted === null) this.transport?.close(CloseCode.NORMAL, 'probe ended');
     });
@@ -53,76 +53,76 @@ export class Probe {
 
   /** Open the socket (after the token is known). */
   start(open: TransportFactory, url: string): void {
-    if (this.#done) return;
+    if (this.done_) return;
     try {
       this.transport = open(url, {
-        opened: () => this.#event({ kind: 'opened' }),
-        received: (text) => this.#event({ kind: 'received', text }),
-        malformed: (detail) => this.#event({ kind: 'malformed', detail }),
-        closed: (code, reason) => this.#event({ kind: 'closed', code, reason }),
+        opened: () => this.event_({ kind: 'opened' }),
+        received: (text) => this.event_({ kind: 'received', text }),
+        malformed: (detail) => this.event_({ kind: 'malformed', detail }),
+        closed: (code, reason) => this.event_({ kind: 'closed', code, reason }),
       });
     } catch {
-      this.#fail();
+      this.fail_();
     }
   }
 
   /** Give up: close the socket and report. */
   fail(): void {
-    this.#fail();
+    this.fail_();
   }
 
-  #event(event: ProbeEvent): void {
+  private event_(event: ProbeEvent): void {
     if (this.promoted !== null) return this.promoted(event);
-    if (this.#done || this.scope.disposed) return;
+    if (this.done_ || this.scope.disposed) return;
     switch (event.kind) {
       case 'opened': {
-        const hello = this.#hooks.hello();
-        if (hello === undefined) return this.#fail();
-        return this.#send(hello);
+        const hello = this.hooks_.hello();
+        if (hello === undefined) return this.fail_();
+        return this.send_(hello);
       }
       case 'received':
-        return this.#received(event.text);
+        return this.received_(event.text);
       default:
-        return this.#fail();
+        return this.fail_();
     }
   }
 
-  #received(text: string): void {
+  private received_(text: string): void {
     let frame: ServerFrame;
     try {
       frame = decodeServerFrame(text);
     } catch {
-      return this.#fail();
+      return this.fail_();
     }
-    if (frame.type === 'close') return this.#fail();
+    if (frame.type === 'close') return this.fail_();
     if (this.welcome === null) {
-      if (frame.type !== 'welcome') return this.#fail();
+      if (frame.type !== 'welcome') return this.fail_();
       this.welcome = frame;
-      this.#pingT = this.scope.clock.now();
-      return this.#send(encodeClientFrame({ type: 'ping', t: this.#pingT }));
+      this.pingT_ = this.scope.clock.now();
+      return this.send_(encodeClientFrame({ type: 'ping', t: this.pingT_ }));
     }
-    if (frame.type === 'pong' && frame.t === this.#pingT) {
-      this.#done = true;
-      this.#cancelTimeout();
-      return this.#hooks.succeeded(this);
+    if (frame.type === 'pong' && frame.t === this.pingT_) {
+      this.done_ = true;
+      this.cancelTimeout_();
+      return this.hooks_.succeeded(this);
     }
-    if (this.buffered.length >= MAX_PROBE_BUFFERED_FRAMES) return this.#fail();
+    if (this.buffered.length >= MAX_PROBE_BUFFERED_FRAMES) return this.fail_();
     this.buffered.push(text);
   }
 
-  #send(text: string): void {
+  private send_(text: string): void {
     try {
       this.transport?.send(text);
     } catch {
-      this.#fail();
+      this.fail_();
     }
   }
 
-  #fail(): void {
-    if (this.#done) return;
-    this.#done = true;
+  private fail_(): void {
+    if (this.done_) return;
+    this.done_ = true;
     this.scope.dispose();
-    this.#hooks.failed();
+    this.hooks_.failed();
   }
 }
 

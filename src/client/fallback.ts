@@ -53,52 +53,52 @@ interface Remembered {
  * swallowed: this is a hint, not state the client depends on.
  */
 export class TransportMemory {
-  readonly #storage: PositionStorage;
-  readonly #key: string;
-  readonly #memoryMs: number;
-  readonly #now: () => number;
+  private readonly storage_: PositionStorage;
+  private readonly key_: string;
+  private readonly memoryMs_: number;
+  private readonly now_: () => number;
 
   constructor(storage: PositionStorage, key: string, memoryMs: number, now: () => number) {
-    this.#storage = storage;
-    this.#key = key;
-    this.#memoryMs = memoryMs;
-    this.#now = now;
+    this.storage_ = storage;
+    this.key_ = key;
+    this.memoryMs_ = memoryMs;
+    this.now_ = now;
   }
 
   /** Whether WebSocket was remembered failing; synchronous when the storage is. */
   recall(): boolean | Promise<boolean> {
     let value: ReturnType<PositionStorage['getItem']>;
     try {
-      value = this.#storage.getItem(this.#key);
+      value = this.storage_.getItem(this.key_);
     } catch {
       return false;
     }
     if (value instanceof Promise) {
       return value.then(
-        (text) => this.#fresh(text),
+        (text) => this.fresh_(text),
         () => false,
       );
     }
-    return this.#fresh(value);
+    return this.fresh_(value);
   }
 
   /** WebSocket failed (`true`) or worked (`false`). */
   remember(failing: boolean): void {
-    const text = failing ? JSON.stringify({ v: FORMAT, failedAt: this.#now() }) : '';
+    const text = failing ? JSON.stringify({ v: FORMAT, failedAt: this.now_() }) : '';
     try {
-      const done = this.#storage.setItem(this.#key, text);
+      const done = this.storage_.setItem(this.key_, text);
       if (done instanceof Promise) done.catch(() => {});
     } catch {
       // A full or read-only storage only costs the next page load a WebSocket attempt.
     }
   }
 
-  #fresh(text: string | null | undefined): boolean {
+  private fresh_(text: string | null | undefined): boolean {
     if (typeof text !== 'string' || text === '') return false;
     try {
       const record = JSON.parse(text) as Partial<Remembered> | null;
       if (record?.v !== FORMAT || typeof record.failedAt !== 'number') return false;
-      return this.#now() - record.failedAt < this.#memoryMs;
+      return this.now_() - record.failedAt < this.memoryMs_;
     } catch {
       return false;
     }

@@ -27,47 +27,47 @@ interface Repair {
 }
 
 export class GapRepair {
-  readonly #scope: Scope;
-  readonly #link: GapRepairLink;
-  readonly #nextId: () => string;
-  readonly #timeoutMs: number;
+  private readonly scope_: Scope;
+  private readonly link_: GapRepairLink;
+  private readonly nextId_: () => string;
+  private readonly timeoutMs_: number;
   // Frame id → the repair its reply ends.
-  #byId = new Map<string, Repair>();
-  #streams = new Set<string>();
+  private byId_ = new Map<string, Repair>();
+  private streams_ = new Set<string>();
 
   /** `scope` is the session's: repairs end with it. */
   constructor(scope: Scope, link: GapRepairLink, nextId: () => string, timeoutMs: number) {
-    this.#scope = scope;
-    this.#link = link;
-    this.#nextId = nextId;
-    this.#timeoutMs = timeoutMs;
+    this.scope_ = scope;
+    this.link_ = link;
+    this.nextId_ = nextId;
+    this.timeoutMs_ = timeoutMs;
   }
 
   /** Ask for everything after `from` (the last position delivered), unless already asked. */
   start(from: StreamPosition): void {
     const { stream } = from;
-    if (this.#streams.has(stream)) return;
-    const id = this.#nextId();
-    const cancel = this.#scope.setTimeout(() => {
-      this.#end(id);
-      this.#link.broken(
+    if (this.streams_.has(stream)) return;
+    const id = this.nextId_();
+    const cancel = this.scope_.setTimeout(() => {
+      this.end_(id);
+      this.link_.broken(
         new TimeoutError(
-          `The gateway did not repair a gap in "${stream}" within ${this.#timeoutMs} ms.`,
+          `The gateway did not repair a gap in "${stream}" within ${this.timeoutMs_} ms.`,
           { closeCode: CloseCode.NORMAL },
         ),
       );
-    }, this.#timeoutMs);
-    this.#byId.set(id, { stream, cancel });
-    this.#streams.add(stream);
-    this.#link.send(encodeClientFrame({ type: 'resume', id, positions: [from] }));
+    }, this.timeoutMs_);
+    this.byId_.set(id, { stream, cancel });
+    this.streams_.add(stream);
+    this.link_.send(encodeClientFrame({ type: 'resume', id, positions: [from] }));
   }
 
   /** Handle the reply to a `resume`. Returns false when the id is not one of ours. */
   settle(reply: ReplyFrame): boolean {
-    const repair = this.#end(reply.id);
+    const repair = this.end_(reply.id);
     if (repair === undefined) return false;
     if (!reply.ok) {
-      this.#link.broken(
+      this.link_.broken(
         new RequestFailedError(
           reply.error.code,
           `The gateway refused to repair a gap in "${repair.stream}": ${reply.error.message}`,
@@ -78,11 +78,11 @@ export class GapRepair {
     return true;
   }
 
-  #end(id: string): Repair | undefined {
-    const repair = this.#byId.get(id);
+  private end_(id: string): Repair | undefined {
+    const repair = this.byId_.get(id);
     if (repair === undefined) return undefined;
-    this.#byId.delete(id);
-    this.#streams.delete(repair.stream);
+    this.byId_.delete(id);
+    this.streams_.delete(repair.stream);
     repair.cancel();
     return repair;
   }

@@ -25,26 +25,26 @@ export interface HeartbeatHooks {
 }
 
 export class Heartbeat {
-  readonly #scope: Scope;
-  readonly #options: HeartbeatOptions;
-  readonly #hooks: HeartbeatHooks;
-  #nextPingAt: number;
-  #pongDeadline: number | null = null;
-  #timer: { at: number; cancel: Disposer } | null = null;
+  private readonly scope_: Scope;
+  private readonly options_: HeartbeatOptions;
+  private readonly hooks_: HeartbeatHooks;
+  private nextPingAt_: number;
+  private pongDeadline_: number | null = null;
+  private timer_: { at: number; cancel: Disposer } | null = null;
 
   /** Starts at once; everything stops when `scope` is disposed. */
   constructor(scope: Scope, options: HeartbeatOptions, hooks: HeartbeatHooks) {
-    this.#scope = scope;
-    this.#options = options;
-    this.#hooks = hooks;
-    this.#nextPingAt = scope.clock.now() + options.intervalMs;
-    this.#arm();
+    this.scope_ = scope;
+    this.options_ = options;
+    this.hooks_ = hooks;
+    this.nextPingAt_ = scope.clock.now() + options.intervalMs;
+    this.arm_();
   }
 
   /** Any inbound frame proves the connection alive. Deliberately does not re-arm. */
   activity(): void {
-    this.#pongDeadline = null;
-    this.#nextPingAt = this.#scope.clock.now() + this.#options.intervalMs;
+    this.pongDeadline_ = null;
+    this.nextPingAt_ = this.scope_.clock.now() + this.options_.intervalMs;
   }
 
   /**
@@ -52,42 +52,42 @@ export class Heartbeat {
    * ping and expect an answer within `pongTimeoutMs`.
    */
   check(): void {
-    this.#ping(this.#scope.clock.now());
-    this.#arm();
+    this.ping_(this.scope_.clock.now());
+    this.arm_();
   }
 
-  #ping(now: number): void {
+  private ping_(now: number): void {
     // Keep an earlier deadline: a second ping must not extend the wait for the first.
-    this.#pongDeadline ??= now + this.#options.pongTimeoutMs;
-    this.#nextPingAt = now + this.#options.intervalMs;
-    this.#hooks.ping(now);
+    this.pongDeadline_ ??= now + this.options_.pongTimeoutMs;
+    this.nextPingAt_ = now + this.options_.intervalMs;
+    this.hooks_.ping(now);
   }
 
-  #due(): number {
-    return this.#pongDeadline === null
-      ? this.#nextPingAt
-      : Math.min(this.#nextPingAt, this.#pongDeadline);
+  private due_(): number {
+    return this.pongDeadline_ === null
+      ? this.nextPingAt_
+      : Math.min(this.nextPingAt_, this.pongDeadline_);
   }
 
-  #arm(): void {
-    if (this.#scope.disposed) return;
-    const at = this.#due();
-    if (this.#timer !== null) {
-      if (this.#timer.at <= at) return; // fires early and re-arms then
-      this.#timer.cancel();
+  private arm_(): void {
+    if (this.scope_.disposed) return;
+    const at = this.due_();
+    if (this.timer_ !== null) {
+      if (this.timer_.at <= at) return; // fires early and re-arms then
+      this.timer_.cancel();
     }
-    this.#timer = { at, cancel: this.#scope.setDeadline(() => this.#fire(), at) };
+    this.timer_ = { at, cancel: this.scope_.setDeadline(() => this.fire_(), at) };
   }
 
-  #fire(): void {
-    this.#timer = null;
-    const now = this.#scope.clock.now();
-    if (this.#pongDeadline !== null && now >= this.#pongDeadline) {
-      this.#hooks.dead();
+  private fire_(): void {
+    this.timer_ = null;
+    const now = this.scope_.clock.now();
+    if (this.pongDeadline_ !== null && now >= this.pongDeadline_) {
+      this.hooks_.dead();
       return;
     }
-    if (now >= this.#nextPingAt) this.#ping(now);
+    if (now >= this.nextPingAt_) this.ping_(now);
     // `ping` may have ended the session (a failed send); the scope then refuses new timers.
-    this.#arm();
+    this.arm_();
   }
 }

@@ -59,29 +59,29 @@ export interface OutboxOptions {
 }
 
 export class Outbox {
-  readonly #scope: Scope;
-  readonly #options: OutboxOptions;
-  readonly #entries = new Map<string, Entry>();
-  #bytes = 0;
-  #link: OutboxLink | null = null;
+  private readonly scope_: Scope;
+  private readonly options_: OutboxOptions;
+  private readonly entries_ = new Map<string, Entry>();
+  private bytes_ = 0;
+  private link_: OutboxLink | null = null;
   // The newest limit a gateway announced; checked before queueing so that an oversized
   // message is refused at once instead of after the next `welcome`.
-  #maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+  private maxFrameBytes_ = DEFAULT_MAX_FRAME_BYTES;
 
   /** Timers belong to `scope`, the client's lifetime. */
   constructor(scope: Scope, options: OutboxOptions) {
-    this.#scope = scope;
-    this.#options = options;
+    this.scope_ = scope;
+    this.options_ = options;
   }
 
   /** Entries waiting to be sent or waiting for their reply. */
   get size(): number {
-    return this.#entries.size;
+    return this.entries_.size;
   }
 
   /** UTF-8 bytes of the frames held. */
   get bytes(): number {
-    return this.#bytes;
+    return this.bytes_;
   }
 
   /**
@@ -92,25 +92,25 @@ export class Outbox {
    * whether it went out on an open session.
    */
   add(data: unknown, settle: Settle, timeoutMs?: number): { id: string; sent: boolean } {
-    const id = this.#options.nextId();
+    const id = this.options_.nextId();
     const text = encodeClientFrame({ type: 'request', id, data });
     const bytes = utf8Length(text);
-    if (bytes > this.#maxFrameBytes) throw tooLarge(id, bytes, this.#maxFrameBytes);
-    const { maxMessages, maxBytes } = this.#options;
-    if (this.#entries.size >= maxMessages)
+    if (bytes > this.maxFrameBytes_) throw tooLarge(id, bytes, this.maxFrameBytes_);
+    const { maxMessages, maxBytes } = this.options_;
+    if (this.entries_.size >= maxMessages)
       throw new OutboxFullError(
-        `The outbox holds ${this.#entries.size} messages already (outbox.maxMessages).`,
+        `The outbox holds ${this.entries_.size} messages already (outbox.maxMessages).`,
       );
-    if (this.#bytes + bytes > maxBytes)
+    if (this.bytes_ + bytes > maxBytes)
       throw new OutboxFullError(
-        `A ${bytes}-byte message does not fit: the outbox holds ${this.#bytes} of ` +
+        `A ${bytes}-byte message does not fit: the outbox holds ${this.bytes_} of ` +
           `${maxBytes} bytes (outbox.maxBytes).`,
       );
     const cancelTimer =
       timeoutMs === undefined
         ? null
-        : this.#scope.setTimeout(() => {
-            this.#remove(id, entry);
+        : this.scope_.setTimeout(() => {
+            this.remove_(id, entry);
             entry.reject(new TimeoutError(`No reply to request ${id} within ${timeoutMs} ms.`));
           }, timeoutMs);
     const entry: Entry = {
@@ -121,33 +121,33 @@ export class Outbox {
       reject: settle.reject,
       cancelTimer,
     };
-    this.#entries.set(id, entry);
-    this.#bytes += bytes;
-    if (this.#link !== null) this.#transmit(id, entry, this.#link);
+    this.entries_.set(id, entry);
+    this.bytes_ += bytes;
+    if (this.link_ !== null) this.transmit_(id, entry, this.link_);
     return { id, sent: entry.sent };
   }
 
   /** A session opened: send everything not sent on it yet, in order. */
   attach(link: OutboxLink): void {
-    this.#link = link;
-    this.#maxFrameBytes = link.maxFrameBytes;
-    for (const [id, entry] of this.#entries) {
-      if (this.#link !== link) return; // a failed send ended the session
-      if (!entry.sent) this.#transmit(id, entry, link);
+    this.link_ = link;
+    this.maxFrameBytes_ = link.maxFrameBytes;
+    for (const [id, entry] of this.entries_) {
+      if (this.link_ !== link) return; // a failed send ended the session
+      if (!entry.sent) this.transmit_(id, entry, link);
     }
   }
 
   /** The session ended: nothing in flight will be answered on it; send again on the next. */
   detach(): void {
-    this.#link = null;
-    for (const entry of this.#entries.values()) entry.sent = false;
+    this.link_ = null;
+    for (const entry of this.entries_.values()) entry.sent = false;
   }
 
   /** Settle the entry `reply` answers. Returns false when no entry has that id. */
   settle(reply: ReplyFrame): boolean {
-    const entry = this.#entries.get(reply.id);
+    const entry = this.entries_.get(reply.id);
     if (entry === undefined) return false;
-    this.#remove(reply.id, entry);
+    this.remove_(reply.id, entry);
     if (reply.ok) entry.resolve(reply.data);
     else
       entry.reject(
@@ -161,26 +161,26 @@ export class Outbox {
 
   /** End every entry with `error` (the client closed or failed). */
   rejectAll(error: LifelineError): void {
-    const all = [...this.#entries.entries()];
-    for (const [id, entry] of all) this.#remove(id, entry);
+    const all = [...this.entries_.entries()];
+    for (const [id, entry] of all) this.remove_(id, entry);
     for (const [, entry] of all) entry.reject(error);
   }
 
-  #transmit(id: string, entry: Entry, link: OutboxLink): void {
+  private transmit_(id: string, entry: Entry, link: OutboxLink): void {
     // Another gateway may announce a smaller limit than the one the entry was checked against.
     if (entry.bytes > link.maxFrameBytes) {
-      this.#remove(id, entry);
+      this.remove_(id, entry);
       entry.reject(tooLarge(id, entry.bytes, link.maxFrameBytes));
       return;
     }
     entry.sent = link.send(entry.text);
   }
 
-  #remove(id: string, entry: Entry): void {
-    if (this.#entries.get(id) !== entry) return;
+  private remove_(id: string, entry: Entry): void {
+    if (this.entries_.get(id) !== entry) return;
     entry.cancelTimer?.();
-    this.#entries.delete(id);
-    this.#bytes -= entry.bytes;
+    this.entries_.delete(id);
+    this.bytes_ -= entry.bytes;
   }
 }
 

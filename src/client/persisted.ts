@@ -32,21 +32,21 @@ export interface PersistedOptions {
 }
 
 export class PersistedPositions {
-  readonly #scope: Scope;
-  readonly #options: PersistedOptions;
-  #timer: Disposer | null = null;
-  #dirty = false;
+  private readonly scope_: Scope;
+  private readonly options_: PersistedOptions;
+  private timer_: Disposer | null = null;
+  private dirty_ = false;
   /** The last write of an asynchronous storage, while one is in flight. */
-  #writing: Promise<void> | null = null;
+  private writing_: Promise<void> | null = null;
 
   constructor(scope: Scope, options: PersistedOptions) {
-    this.#scope = scope;
-    this.#options = options;
+    this.scope_ = scope;
+    this.options_ = options;
   }
 
   /** The stored positions; an empty list when there are none or they are unusable. */
   async load(): Promise<StreamPosition[]> {
-    const { storage, key, report } = this.#options;
+    const { storage, key, report } = this.options_;
     let text: unknown;
     try {
       text = await storage.getItem(key);
@@ -70,20 +70,20 @@ export class PersistedPositions {
 
   /** Positions changed: write them within `saveDelayMs`. */
   changed(): void {
-    this.#dirty = true;
-    this.#timer ??= this.#scope.setTimeout(() => {
-      this.#timer = null;
+    this.dirty_ = true;
+    this.timer_ ??= this.scope_.setTimeout(() => {
+      this.timer_ = null;
       this.flush();
-    }, this.#options.saveDelayMs);
+    }, this.options_.saveDelayMs);
   }
 
   /** Write now if anything changed since the last write. */
   flush(): void {
-    this.#timer?.();
-    this.#timer = null;
-    if (!this.#dirty) return;
-    this.#dirty = false;
-    const { storage, key, snapshot, report } = this.#options;
+    this.timer_?.();
+    this.timer_ = null;
+    if (!this.dirty_) return;
+    this.dirty_ = false;
+    const { storage, key, snapshot, report } = this.options_;
     const text = JSON.stringify({ v: FORMAT, positions: snapshot() });
     const failed = (cause: unknown): void =>
       report(new StorageError(`Could not save the positions ("${key}").`, { cause }));
@@ -98,12 +98,12 @@ export class PersistedPositions {
     };
     // A synchronous storage is written at once (the page may be unloading); an
     // asynchronous one gets its writes one after another.
-    const queued = this.#writing === null ? write() : this.#writing.then(write);
+    const queued = this.writing_ === null ? write() : this.writing_.then(write);
     if (queued === undefined) return;
     const settled: Promise<void> = queued.then(() => {
-      if (this.#writing === settled) this.#writing = null;
+      if (this.writing_ === settled) this.writing_ = null;
     });
-    this.#writing = settled;
+    this.writing_ = settled;
   }
 }
 

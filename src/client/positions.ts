@@ -8,16 +8,16 @@ import { MAX_POSITIONS, type StreamPosition } from '../protocol/index.js';
 
 export class Positions {
   // Map order = least recently advanced first, so trimming keeps the freshest streams.
-  #last = new Map<string, StreamPosition>();
+  private last_ = new Map<string, StreamPosition>();
 
   of(stream: string): StreamPosition | undefined {
-    return this.#last.get(stream);
+    return this.last_.get(stream);
   }
 
   /** Record `position` as the stream's newest. */
   set(position: StreamPosition): void {
-    this.#last.delete(position.stream);
-    this.#last.set(position.stream, {
+    this.last_.delete(position.stream);
+    this.last_.set(position.stream, {
       stream: position.stream,
       epoch: position.epoch,
       offset: position.offset,
@@ -26,13 +26,13 @@ export class Positions {
 
   /** Move a stream to `position` (even backwards, after a resync), or forget it. */
   reset(stream: string, position: StreamPosition | undefined): void {
-    if (position === undefined) this.#last.delete(stream);
+    if (position === undefined) this.last_.delete(stream);
     else this.set(position);
   }
 
   /** The freshest positions, newest last, at most `max`. */
   latest(max = MAX_POSITIONS): StreamPosition[] {
-    const all = [...this.#last.values()];
+    const all = [...this.last_.values()];
     return all.slice(Math.max(0, all.length - max));
   }
 }

@@ -76,24 +76,24 @@ export function terminalError(state: TerminalState): LifelineError {
  * timer, a heartbeat, a network listener). Leaving a state disposes its scope first.
  */
 export class StateCell {
-  #state: ConnectionState = { kind: 'idle' };
-  #scope: Scope;
-  readonly #parent: Scope;
-  readonly #changed: (change: StateChange) => void;
+  private state_: ConnectionState = { kind: 'idle' };
+  private scope_: Scope;
+  private readonly parent_: Scope;
+  private readonly changed_: (change: StateChange) => void;
 
   constructor(parent: Scope, changed: (change: StateChange) => void) {
-    this.#parent = parent;
-    this.#scope = parent.child();
-    this.#changed = changed;
+    this.parent_ = parent;
+    this.scope_ = parent.child();
+    this.changed_ = changed;
   }
 
   get current(): ConnectionState {
-    return this.#state;
+    return this.state_;
   }
 
   /** Resources owned by the current state. */
   get scope(): Scope {
-    return this.#scope;
+    return this.scope_;
   }
 
   /**
@@ -101,11 +101,11 @@ export class StateCell {
    * is still the current state afterwards: a listener may already have moved on.
    */
   transition(to: ConnectionState): boolean {
-    const from = this.#state;
-    this.#scope.dispose();
-    this.#scope = this.#parent.child();
-    this.#state = to;
-    this.#changed({ from, to });
-    return this.#state === to;
+    const from = this.state_;
+    this.scope_.dispose();
+    this.scope_ = this.parent_.child();
+    this.state_ = to;
+    this.changed_({ from, to });
+    return this.state_ === to;
   }
 }

@@ -55,16 +55,16 @@ export interface SubscriptionOptions {
 }
 
 export class Subscriptions {
-  readonly #scope: Scope;
-  readonly #options: SubscriptionOptions;
-  #active = new Map<string, Entry>();
+  private readonly scope_: Scope;
+  private readonly options_: SubscriptionOptions;
+  private active_ = new Map<string, Entry>();
   // Frame id → what its reply answers. Only for the current session.
-  #awaiting = new Map<string, Awaiting>();
-  #link: SubscriptionLink | null = null;
+  private awaiting_ = new Map<string, Awaiting>();
+  private link_: SubscriptionLink | null = null;
 
   constructor(scope: Scope, options: SubscriptionOptions) {
-    this.#scope = scope;
-    this.#options = options;
+    this.scope_ = scope;
+    this.options_ = options;
   }
 
   /** Several handles may share a channel; it is unsubscribed when the last one lets go. */
@@ -72,45 +72,45 @@ export class Subscriptions {
     if (typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel)) {
       throw new InvalidOptionError(`channel must match ${String(CHANNEL_PATTERN)}`);
     }
-    let entry = this.#active.get(channel);
+    let entry = this.active_.get(channel);
     if (entry === undefined) {
       entry = { channel, handles: 0 };
-      this.#active.set(channel, entry);
-      if (this.#link !== null) this.#subscribe(entry, this.#link);
+      this.active_.set(channel, entry);
+      if (this.link_ !== null) this.subscribe_(entry, this.link_);
     }
     entry.handles++;
     const held = entry;
     let released: Promise<void> | undefined;
-    const unsubscribe = (): Promise<void> => (released ??= this.#release(held));
+    const unsubscribe = (): Promise<void> => (released ??= this.release_(held));
     return { channel, unsubscribe, [Symbol.asyncDispose]: unsubscribe };
   }
 
   /** Channels currently wanted. */
   get channels(): string[] {
-    return [...this.#active.keys()];
+    return [...this.active_.keys()];
   }
 
   attach(link: SubscriptionLink): void {
-    this.#link = link;
-    for (const entry of this.#active.values()) {
-      if (this.#link !== link) return; // a failed send ended the session
-      this.#subscribe(entry, link);
+    this.link_ = link;
+    for (const entry of this.active_.values()) {
+      if (this.link_ !== link) return; // a failed send ended the session
+      this.subscribe_(entry, link);
     }
   }
 
   /** The session ended. Pending unsubscribes are done: a new session will not have them. */
   detach(): void {
-    this.#link = null;
-    const awaiting = [...this.#awaiting.values()];
-    this.#awaiting.clear();
+    this.link_ = null;
+    const awaiting = [...this.awaiting_.values()];
+    this.awaiting_.clear();
     for (const a of awaiting) if (a.kind === 'unsubscribe') a.done();
   }
 
   /** Handle the reply to one of our frames. Returns false when the id is not ours. */
   settle(reply: ReplyFrame): boolean {
-    const awaiting = this.#awaiting.get(reply.id);
+    const awaiting = this.awaiting_.get(reply.id);
     if (awaiting === undefined) return false;
-    this.#awaiting.delete(reply.id);
+    this.awaiting_.delete(reply.id);
     if (awaiting.kind === 'unsubscribe') {
       awaiting.done(
         reply.ok
@@ -125,8 +125,8 @@ export class Subscriptions {
     if (reply.ok) return true;
     // Refused (forbidden, say): stop asking on every reconnect and tell the application.
     const { entry } = awaiting;
-    if (this.#active.get(entry.channel) === entry) this.#active.delete(entry.channel);
-    this.#options.report(
+    if (this.active_.get(entry.channel) === entry) this.active_.delete(entry.channel);
+    this.options_.report(
       new RequestFailedError(
         reply.error.code,
         `Subscribing to channel "${entry.channel}" was refused: ${reply.error.message}`,
@@ -135,11 +135,11 @@ export class Subscriptions {
     return true;
   }
 
-  #subscribe(entry: Entry, link: SubscriptionLink): void {
-    const id = this.#options.nextId();
-    const at = this.#options.positionOf(channelStream(entry.channel));
+  private subscribe_(entry: Entry, link: SubscriptionLink): void {
+    const id = this.options_.nextId();
+    const at = this.options_.positionOf(channelStream(entry.channel));
     const from = at === undefined ? undefined : { epoch: at.epoch, offset: at.offset };
-    this.#awaiting.set(id, { kind: 'subscribe', entry });
+    this.awaiting_.set(id, { kind: 'subscribe', entry });
     link.send(
       encodeClientFrame({
         type: 'subscribe',
@@ -150,24 +150,24 @@ export class Subscriptions {
     );
   }
 
-  #release(entry: Entry): Promise<void> {
+  private release_(entry: Entry): Promise<void> {
     entry.handles--;
-    if (entry.handles > 0 || this.#active.get(entry.channel) !== entry) return Promise.resolve();
-    this.#active.delete(entry.channel);
-    const link = this.#link;
+    if (entry.handles > 0 || this.active_.get(entry.channel) !== entry) return Promise.resolve();
+    this.active_.delete(entry.channel);
+    const link = this.link_;
     if (link === null) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const id = this.#options.nextId();
-      const cancel = this.#scope.setTimeout(() => {
-        this.#awaiting.delete(id);
+      const id = this.options_.nextId();
+      const cancel = this.scope_.setTimeout(() => {
+        this.awaiting_.delete(id);
         reject(new TimeoutError(`The gateway did not confirm unsubscribing "${entry.channel}".`));
-      }, this.#options.timeoutMs);
+      }, this.options_.timeoutMs);
       const done = (error?: LifelineError): void => {
         cancel();
         if (error === undefined) resolve();
         else reject(error);
       };
-      this.#awaiting.set(id, { kind: 'unsubscribe', channel: entry.channel, done });
+      this.awaiting_.set(id, { kind: 'unsubscribe', channel: entry.channel, done });
       link.send(encodeClientFrame({ type: 'unsubscribe', id, channel: entry.channel }));
     });
   }

@@ -8,57 +8,57 @@ import { clampDelay, type Clock, type TimerHandle } from './clock.js';
 export type Disposer = () => void;
 
 export class Scope {
-  #disposers = new Set<Disposer>();
-  #disposed = false;
-  readonly #clock: Clock;
+  private disposers_ = new Set<Disposer>();
+  private disposed_ = false;
+  private readonly clock_: Clock;
 
   constructor(clock: Clock) {
-    this.#clock = clock;
+    this.clock_ = clock;
   }
 
   get disposed(): boolean {
-    return this.#disposed;
+    return this.disposed_;
   }
 
   get clock(): Clock {
-    return this.#clock;
+    return this.clock_;
   }
 
   /** Number of live resources (timers, listeners, children); for leak checks. */
   get size(): number {
-    return this.#disposers.size;
+    return this.disposers_.size;
   }
 
   /** Register a disposer; runs at once if the scope is already disposed. Returns a remover. */
   add(disposer: Disposer): Disposer {
-    if (this.#disposed) {
+    if (this.disposed_) {
       disposer();
       return () => {};
     }
-    this.#disposers.add(disposer);
+    this.disposers_.add(disposer);
     return () => {
-      this.#disposers.delete(disposer);
+      this.disposers_.delete(disposer);
     };
   }
 
   /** A one-shot timer owned by this scope. Returns a function that cancels it. */
   setTimeout(fn: () => void, ms: number): Disposer {
-    if (this.#disposed) return () => {};
+    if (this.disposed_) return () => {};
     const cancel = (): void => {
-      this.#disposers.delete(cancel);
-      this.#clock.clearTimeout(handle);
+      this.disposers_.delete(cancel);
+      this.clock_.clearTimeout(handle);
     };
-    const handle: TimerHandle = this.#clock.setTimeout(() => {
-      this.#disposers.delete(cancel);
-      if (!this.#disposed) fn();
+    const handle: TimerHandle = this.clock_.setTimeout(() => {
+      this.disposers_.delete(cancel);
+      if (!this.disposed_) fn();
     }, clampDelay(ms));
-    this.#disposers.add(cancel);
+    this.disposers_.add(cancel);
     return cancel;
   }
 
   /** A timer that fires at an absolute time (ms since the epoch), robust to throttled timers. */
   setDeadline(fn: () => void, at: number): Disposer {
-    return this.setTimeout(fn, at - this.#clock.now());
+    return this.setTimeout(fn, at - this.clock_.now());
   }
 
   /** Add a listener to an event target and remove it when the scope is disposed. */
@@ -71,7 +71,7 @@ export class Scope {
     fn: (event: T) => void,
   ): Disposer {
     const guarded = (event: T): void => {
-      if (!this.#disposed) fn(event);
+      if (!this.disposed_) fn(event);
     };
     target.addEventListener(type, guarded);
     return this.add(() => target.removeEventListener(type, guarded));
@@ -79,7 +79,7 @@ export class Scope {
 
   /** A child scope disposed with this one (or on its own, earlier). */
   child(): Scope {
-    const child = new Scope(this.#clock);
+    const child = new Scope(this.clock_);
     const remove = this.add(() => child.dispose());
     child.add(remove);
     return child;
@@ -87,10 +87,10 @@ export class Scope {
 
   /** Release everything, newest first. Idempotent. */
   dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    const all = [...this.#disposers].reverse();
-    this.#disposers.clear();
+    if (this.disposed_) return;
+    this.disposed_ = true;
+    const all = [...this.disposers_].reverse();
+    this.disposers_.clear();
     for (const d of all) d();
   }
 
