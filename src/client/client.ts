@@ -208,9 +208,7 @@ class Client implements LifelineClient {
     if (isTerminal(state)) return Promise.reject(terminalError(state));
     const timeoutMs = options.timeoutMs ?? this.options_.requestTimeoutMs;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
-      return Promise.reject(
-        new InvalidOptionError('request timeoutMs must be a positive finite number'),
-      );
+      return Promise.reject(new InvalidOptionError('timeoutMs must be a finite number > 0'));
     return new Promise((resolve, reject) => {
       try {
         this.outbox_.add(data, { resolve, reject }, timeoutMs);

@@ -280,7 +280,7 @@ function durationOption(name: string, value: unknown, fallback: number, positive
     value < 0 ||
     (positive && value === 0)
   )
-    invalid(name, positive ? 'a positive finite number' : 'a non-negative finite number', value);
+    invalid(name, positive ? 'a finite number > 0' : 'a finite number ≥ 0', value);
   return value;
 }
 
@@ -302,9 +302,8 @@ function defaultWebSocket(): WebSocketConstructorLike {
   const ctor = (globalThis as { WebSocket?: unknown }).WebSocket;
   if (!isFunction(ctor)) {
     throw new UnsupportedError(
-      'This environment has no global WebSocket. In Node, pass `WebSocket` from the "ws" ' +
-        'package (createClient({ url, WebSocket })) or use createNodeClient from "lifeline/node"; ' +
-        'in a mini-program, pass its WebSocket adapter.',
+      'No global WebSocket: pass `WebSocket` (from "ws" in Node, or a mini-program adapter) ' +
+        'or use "lifeline/node".',
     );
   }
   return ctor as unknown as WebSocketConstructorLike;
@@ -356,8 +355,7 @@ function resolveTransports(options: ClientOptions): {
   const request = wanted.includes('polling') ? requesterOption(options) : undefined;
   if (request === undefined && wanted.includes('polling') && explicit !== undefined) {
     throw new UnsupportedError(
-      'The polling transport needs `fetch`: pass `fetch`, or `request` (an adapter over the ' +
-        "host's request function), or leave 'polling' out of `transports`.",
+      "Polling needs `fetch` or `request`; pass one, or leave 'polling' out of `transports`.",
     );
   }
   const transports = wanted.filter((t) => t !== 'polling' || request !== undefined);
@@ -398,7 +396,7 @@ function storageOption(value: unknown): PositionStorage | undefined {
     !isFunction(storage.getItem) ||
     !isFunction(storage.setItem)
   )
-    invalid('storage', 'an object with getItem and setItem (localStorage, or an adapter)', value);
+    invalid('storage', 'an object with getItem and setItem', value);
   return storage as PositionStorage;
 }
 
@@ -406,8 +404,7 @@ function batchOption(value: unknown): BatchOptions | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) invalid('batch', 'an object', value);
   const { maxWaitMs, maxSize } = value as Partial<BatchOptions>;
-  if (maxWaitMs === undefined)
-    invalid('batch.maxWaitMs', 'a non-negative finite number', maxWaitMs);
+  if (maxWaitMs === undefined) invalid('batch.maxWaitMs', 'a finite number ≥ 0', maxWaitMs);
   if (maxSize === undefined) invalid('batch.maxSize', 'an integer ≥ 1', maxSize);
   return {
     maxWaitMs: durationOption('batch.maxWaitMs', maxWaitMs, 0),

@@ -99,12 +99,11 @@ export class Outbox {
     const { maxMessages, maxBytes } = this.options_;
     if (this.entries_.size >= maxMessages)
       throw new OutboxFullError(
-        `The outbox holds ${this.entries_.size} messages already (outbox.maxMessages).`,
+        `The outbox is full: ${this.entries_.size} messages (outbox.maxMessages).`,
       );
     if (this.bytes_ + bytes > maxBytes)
       throw new OutboxFullError(
-        `A ${bytes}-byte message does not fit: the outbox holds ${this.bytes_} of ` +
-          `${maxBytes} bytes (outbox.maxBytes).`,
+        `The outbox is full: ${this.bytes_} + ${bytes} > ${maxBytes} bytes (outbox.maxBytes).`,
       );
     const cancelTimer =
       timeoutMs === undefined
