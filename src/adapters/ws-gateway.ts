@@ -16,7 +16,12 @@ import { WebSocket, WebSocketServer, type PerMessageDeflateOptions, type RawData
 import { CloseCode, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '../protocol/index.js';
 import { createGatewayCore, type GatewayCore } from '../server/gateway.js';
 import type { GatewayCoreOptions } from '../server/options.js';
-import type { Connection, GatewayEvents } from '../server/types.js';
+import type {
+  Connection,
+  ConnectionHandler,
+  ConnectionInfo,
+  GatewayEvents,
+} from '../server/types.js';
 import { createPollingHandler, type PollingOptions } from './polling-http.js';
 
 /** Default of {@link GatewayOptions.path}. */
@@ -124,6 +129,65 @@ function pathOf(url: string | undefined): string {
   return q === -1 ? raw : raw.slice(0, q);
 }
 
+const NO_HEADERS: ConnectionInfo['headers'] = Object.freeze({});
+
+/**
+ * The {@link Connection} of one WebSocket. Methods live on the prototype rather than in
+ * closures per connection: an idle gateway's memory is mostly per-connection objects.
+ */
+class WsConnection implements Connection {
+  readonly #ws: WebSocket;
+  #info: ConnectionInfo;
+  handler: ConnectionHandler | undefined;
+
+  constructor(ws: WebSocket, info: ConnectionInfo) {
+    this.#ws = ws;
+    this.#info = info;
+  }
+
+  get info(): ConnectionInfo {
+    return this.#info;
+  }
+
+  send(text: string): void {
+    const ws = this.#ws;
+    if (ws.readyState === WebSocket.OPEN) ws.send(text);
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    this.#ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  opened(): void {
+    const { remoteAddress, transport } = this.#info;
+    this.#info = { remoteAddress, headers: NO_HEADERS, transport };
+  }
+}
+
+/** Where the shared `ws` listeners find a socket's connection (no closures per socket). */
+const CONNECTION = Symbol('lifeline.connection');
+type TrackedSocket = WebSocket & { [CONNECTION]?: WsConnection };
+
+function onMessage(this: TrackedSocket, data: RawData, isBinary: boolean): void {
+  const handler = this[CONNECTION]?.handler;
+  if (handler === undefined) return;
+  const bytes = toBuffer(data);
+  if (isBinary) handler.binary(bytes.length);
+  else handler.message(bytes.toString('utf8'), bytes.length);
+}
+
+function onClose(this: TrackedSocket, code: number, reason: Buffer): void {
+  this[CONNECTION]?.handler?.closed(code, reason.toString('utf8'));
+}
+
 /** Create a WebSocket gateway. Throws `InvalidOptionError` for bad options. */
 export function createGateway(options: GatewayOptions): Gateway {
   const core = createGatewayCore(options);
@@ -145,34 +209,24 @@ export function createGateway(options: GatewayOptions): Gateway {
       ? undefined
       : createPollingHandler({ core, path, allowOrigin }, options.polling ?? {});
 
-  function connected(ws: WebSocket, request: IncomingMessage): void {
-    ws.on('error', (error) => logger.debug({ err: error }, 'websocket error'));
-    const connection: Connection = {
-      info: {
-        remoteAddress: request.socket.remoteAddress,
-        headers: request.headers,
-        transport: 'websocket',
-      },
-      send(text) {
-        if (ws.readyState === WebSocket.OPEN) ws.send(text);
-      },
-      get bufferedAmount() {
-        return ws.bufferedAmount;
-      },
-      close: (code, reason) => ws.close(code, reason),
-      terminate: () => ws.terminate(),
+  const onError = (error: Error): void => logger.debug({ err: error }, 'websocket error');
+
+  function connected(ws: TrackedSocket, request: IncomingMessage): void {
+    ws.on('error', onError);
+    const info: ConnectionInfo = {
+      remoteAddress: request.socket.remoteAddress,
+      headers: request.headers,
+      transport: 'websocket',
     };
+    const connection = new WsConnection(ws, info);
     if (ws.protocol !== SUBPROTOCOL) {
       core.refuse(connection, CloseCode.UNSUPPORTED_VERSION);
       return;
     }
-    const handler = core.accept(connection);
-    ws.on('message', (data, isBinary) => {
-      const bytes = toBuffer(data);
-      if (isBinary) handler.binary(bytes.length);
-      else handler.message(bytes.toString('utf8'), bytes.length);
-    });
-    ws.on('close', (code, reason) => handler.closed(code, reason.toString('utf8')));
+    ws[CONNECTION] = connection;
+    connection.handler = core.accept(connection);
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
   }
 
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -143,8 +143,8 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
   /** Write one message to every session receiving its stream; returns how many took it. */
   function fanOut(at: StreamPosition, message: LogMessage): number {
     const { stream, epoch, offset } = at;
+    if (!registry.has(stream)) return 0;
     const receivers = registry.receivers(stream);
-    if (receivers.size === 0) return 0;
     const now = clock.now();
     const { expiresAt } = message;
     // Only when the commit outlasted the TTL: a TTL is at least a second.
@@ -257,7 +257,7 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
     const found =
       filter === undefined
         ? registry.all()
-        : registry.receivers(userStream(filter.user, filter.tenant)).values();
+        : registry.receivers(userStream(filter.user, filter.tenant));
     return [...found].map((s) => s.info());
   }
 

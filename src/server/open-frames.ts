@@ -138,7 +138,7 @@ async function subscribe(session: Session, frame: SubscribeFrame): Promise<void>
     return;
   }
   if (!(await authorize(session, id, channel)) || !session.isOpen) return;
-  session.channels.add(channel);
+  session.addChannel(channel);
   session.context.registry.listen(session, stream);
   if (from !== undefined) session.beginCatchUp({ stream, epoch: from.epoch, offset: from.offset });
   if (!replyOk(session, id)) return;
@@ -166,7 +166,7 @@ async function resume(session: Session, frame: ResumeFrame): Promise<void> {
 
 function unsubscribe(session: Session, frame: UnsubscribeFrame): void {
   const stream = channelStream(frame.channel);
-  if (session.channels.delete(frame.channel)) session.context.registry.unlisten(session, stream);
+  if (session.deleteChannel(frame.channel)) session.context.registry.unlisten(session, stream);
   session.endCatchUp(stream);
   replyOk(session, frame.id);
 }

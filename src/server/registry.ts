@@ -5,12 +5,16 @@
  *
  * The stream name doubles as the user key (`user:<tenant>/<user>`), which is why tenant
  * ids may not contain `/` (see publish validation).
+ *
+ * A stream with one receiver (the usual user inbox: one device online) maps straight to
+ * that session; a Set is made only for the second receiver, since an idle gateway holds
+ * one inbox per connection and memory per connection is what it scales by.
  */
 import { USER_STREAM_PREFIX } from '../protocol/index.js';
 
 export class Registry<S extends { readonly id: string }> {
   readonly #sessions = new Map<string, S>();
-  readonly #streams = new Map<string, Set<S>>();
+  readonly #streams = new Map<string, S | Set<S>>();
   #userStreams = 0;
 
   /** Register an open session under its id and its user stream. */
@@ -27,35 +31,50 @@ export class Registry<S extends { readonly id: string }> {
 
   /** List a session as a receiver of a stream. Returns false if it already was one. */
   listen(session: S, stream: string): boolean {
-    let set = this.#streams.get(stream);
-    if (set === undefined) {
-      set = new Set();
-      this.#streams.set(stream, set);
+    const entry = this.#streams.get(stream);
+    if (entry === undefined) {
+      this.#streams.set(stream, session);
       if (stream.startsWith(USER_STREAM_PREFIX)) this.#userStreams++;
+      return true;
     }
-    if (set.has(session)) return false;
-    set.add(session);
+    if (entry === session) return false;
+    if (!(entry instanceof Set)) {
+      this.#streams.set(stream, new Set([entry, session]));
+      return true;
+    }
+    if (entry.has(session)) return false;
+    entry.add(session);
     return true;
   }
 
   unlisten(session: S, stream: string): void {
-    const set = this.#streams.get(stream);
-    if (set === undefined || !set.delete(session)) return;
-    if (set.size === 0) {
-      // Empty sets are dropped at once: a gateway that saw a million users once must
-      // not keep a million keys.
-      this.#streams.delete(stream);
-      if (stream.startsWith(USER_STREAM_PREFIX)) this.#userStreams--;
+    const entry = this.#streams.get(stream);
+    if (entry === undefined) return;
+    if (entry instanceof Set) {
+      if (!entry.delete(session) || entry.size > 0) return;
+    } else if (entry !== session) {
+      return;
     }
+    // Empty entries are dropped at once: a gateway that saw a million users once must
+    // not keep a million keys.
+    this.#streams.delete(stream);
+    if (stream.startsWith(USER_STREAM_PREFIX)) this.#userStreams--;
+  }
+
+  /** True when at least one session receives the stream. */
+  has(stream: string): boolean {
+    return this.#streams.has(stream);
   }
 
   /**
-   * The sessions receiving a stream. A live view: deleting while iterating is safe
-   * (JavaScript sets skip deleted entries), which fan-out relies on when it closes a slow
-   * consumer in the middle of a broadcast.
+   * The sessions receiving a stream. Removing receivers while iterating is safe (a set
+   * skips deleted entries; a single receiver is a one-element array of its own), which
+   * fan-out relies on when it closes a slow consumer in the middle of a broadcast.
    */
-  receivers(stream: string): ReadonlySet<S> {
-    return this.#streams.get(stream) ?? EMPTY;
+  receivers(stream: string): Iterable<S> {
+    const entry = this.#streams.get(stream);
+    if (entry === undefined) return EMPTY;
+    return entry instanceof Set ? entry : [entry];
   }
 
   get(id: string): S | undefined {
@@ -81,4 +100,4 @@ export class Registry<S extends { readonly id: string }> {
   }
 }
 
-const EMPTY: ReadonlySet<never> = new Set<never>();
+const EMPTY: readonly never[] = [];

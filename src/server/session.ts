@@ -5,12 +5,14 @@
  *   awaiting-hello ──hello──▶ authenticating ──welcome──▶ open ──▶ closed
  *          └──────────────────────┴─────────────────────────┴──────▲
  *
- * Every timer of a session lives in its own {@link Scope}; closing disposes the scope, so
- * a closed session never runs a callback. Any unexpected error while serving the session
+ * A session arms at most two timers (the handshake deadline, then the credentials' expiry)
+ * in the gateway's {@link Scope} and cancels them when it closes, so a closed session never
+ * runs a callback. An idle open session holds no timer, no request headers and no empty
+ * collections: memory per connection is what the gateway's scale is measured in. Any unexpected error while serving the session
  * closes it with 4008 and never reaches the gateway's other sessions.
  */
 import { randomUUID } from 'node:crypto';
-import type { Disposer, Scope } from '../env/index.js';
+import type { Disposer } from '../env/index.js';
 import {
   CLOSE_REASON,
   CloseCode,
@@ -53,15 +55,16 @@ export class Session implements ConnectionHandler, SweptSession {
   readonly id: string = randomUUID();
   readonly connectedAt: number;
   lastSeen: number;
-  /** Channels this session subscribed to. */
-  readonly channels = new Set<string>();
   readonly context: SessionContext;
   readonly #connection: Connection;
-  readonly #scope: Scope;
   readonly #bucket: TokenBucket | undefined;
-  readonly #cancelHandshake: Disposer;
+  /** The handshake deadline until `welcome`, then the credentials' expiry, if any. */
+  #cancelTimer: Disposer | undefined;
   #state: SessionState = { kind: 'awaiting-hello' };
-  readonly #catchUps = new Map<string, CatchUp>();
+  /** Created on the first subscription: most sessions only ever read their inbox. */
+  #channels: Set<string> | undefined;
+  /** Created on the first resume: live pushes are only held while a stream replays. */
+  #catchUps: Map<string, CatchUp> | undefined;
   /** Subscription changes run one after another, so their effects follow frame order. */
   #ops: Promise<void> = Promise.resolve();
 
@@ -69,14 +72,13 @@ export class Session implements ConnectionHandler, SweptSession {
     const { options } = context;
     this.context = context;
     this.#connection = connection;
-    this.#scope = context.scope.child();
     this.connectedAt = this.lastSeen = options.clock.now();
     this.#bucket =
       options.rateLimit &&
       new TokenBucket(options.rateLimit.framesPerSecond, options.rateLimit.burst, this.lastSeen);
     // The deadline covers the whole handshake, authentication included, so a hanging
     // `authenticate` hook cannot hold a connection forever.
-    this.#cancelHandshake = this.#scope.setTimeout(
+    this.#cancelTimer = context.scope.setTimeout(
       () => this.close(CloseCode.HANDSHAKE_TIMEOUT),
       options.handshakeTimeoutMs,
     );
@@ -95,6 +97,24 @@ export class Session implements ConnectionHandler, SweptSession {
   /** The device this session was opened for (`hello.device`), for the session policy. */
   get device(): string | undefined {
     return this.profile?.device;
+  }
+
+  /** Channels this session subscribed to. */
+  get channels(): ReadonlySet<string> {
+    return this.#channels ?? NO_CHANNELS;
+  }
+
+  /** Record a subscription. False if the session already had it. */
+  addChannel(channel: string): boolean {
+    const channels = (this.#channels ??= new Set());
+    if (channels.has(channel)) return false;
+    channels.add(channel);
+    return true;
+  }
+
+  /** Forget a subscription. False if the session did not have it. */
+  deleteChannel(channel: string): boolean {
+    return this.#channels?.delete(channel) ?? false;
   }
 
   /** A snapshot for hooks and the presence API. Only meaningful once open. */
@@ -163,7 +183,7 @@ export class Session implements ConnectionHandler, SweptSession {
   /** Fan-out entry: write an already serialized push, or hold it while the stream replays. */
   deliver(stream: string, epoch: string, offset: number, text: string): boolean {
     if (this.#state.kind !== 'open') return false;
-    const catchUp = this.#catchUps.get(stream);
+    const catchUp = this.#catchUps?.get(stream);
     if (catchUp === undefined) return this.#writePush(text);
     catchUp.hold(epoch, offset, text);
     if (!this.#overBuffered()) return true;
@@ -177,14 +197,13 @@ export class Session implements ConnectionHandler, SweptSession {
     return ok;
   }
 
-  #heldBytes(): number {
-    let bytes = 0;
-    for (const c of this.#catchUps.values()) bytes += c.heldBytes;
-    return bytes;
-  }
-
   #overBuffered(): boolean {
-    const pending = this.#connection.bufferedAmount + this.#heldBytes();
+    let pending = this.#connection.bufferedAmount;
+    // Held pushes count only while a stream replays, which is rare: a plain write reads
+    // one number.
+    if (this.#catchUps !== undefined) {
+      for (const c of this.#catchUps.values()) pending += c.heldBytes;
+    }
     return pending > this.context.options.maxBufferedBytes;
   }
 
@@ -248,8 +267,9 @@ export class Session implements ConnectionHandler, SweptSession {
     if (state.kind === 'closed') return;
     const profile = state.kind === 'open' ? state.profile : undefined;
     this.#state = { kind: 'closed', profile };
-    this.#scope.dispose();
-    this.#catchUps.clear();
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+    this.#catchUps = undefined;
     if (profile === undefined) return;
     const streams = [profile.userStream, ...[...this.channels].map(channelStream)];
     this.context.registry.remove(this, streams);
@@ -321,7 +341,8 @@ export class Session implements ConnectionHandler, SweptSession {
 
   #open(hello: HelloFrame, identity: Identity, queued: readonly ClientFrame[]): void {
     const { options, registry } = this.context;
-    this.#cancelHandshake();
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     const profile: Profile = {
       userId: identity.userId,
       tenantId: identity.tenantId,
@@ -338,13 +359,17 @@ export class Session implements ConnectionHandler, SweptSession {
     // written to a session that is being replaced.
     for (const older of verdict.replace) older.close(CloseCode.REPLACED);
     this.#state = { kind: 'open', profile };
+    this.#connection.opened?.();
     this.lastSeen = options.clock.now();
     registry.add(this, profile.userStream);
     // Only the user's own inbox resumes here; channels resume with `subscribe.from`.
     const resume = hello.resume?.find((p) => p.stream === profile.userStream);
     if (resume !== undefined) this.beginCatchUp(resume);
     if (identity.expiresAt !== undefined) {
-      this.#scope.setDeadline(() => this.close(CloseCode.AUTH_EXPIRED), identity.expiresAt);
+      this.#cancelTimer = this.context.scope.setDeadline(
+        () => this.close(CloseCode.AUTH_EXPIRED),
+        identity.expiresAt,
+      );
     }
     const welcomed = this.send({
       type: 'welcome',
@@ -381,16 +406,29 @@ export class Session implements ConnectionHandler, SweptSession {
    * newer position's replay reads every message the older one held from the log.
    */
   beginCatchUp(position: StreamPosition): void {
-    this.#catchUps.set(position.stream, new CatchUp(position.epoch, position.offset));
+    (this.#catchUps ??= new Map()).set(
+      position.stream,
+      new CatchUp(position.epoch, position.offset),
+    );
   }
 
   /** Stop replaying or holding a stream (unsubscribe). */
   endCatchUp(stream: string): void {
-    this.#catchUps.delete(stream);
+    this.#dropCatchUp(stream, this.#catchUps?.get(stream));
+  }
+
+  /** Forget `stream`'s catch-up if it is still `catchUp`; the map goes once it is empty. */
+  #dropCatchUp(stream: string, catchUp: CatchUp | undefined): void {
+    const catchUps = this.#catchUps;
+    if (catchUps === undefined || catchUp === undefined || catchUps.get(stream) !== catchUp) {
+      return;
+    }
+    catchUps.delete(stream);
+    if (catchUps.size === 0) this.#catchUps = undefined;
   }
 
   async runCatchUp(stream: string): Promise<void> {
-    const catchUp = this.#catchUps.get(stream);
+    const catchUp = this.#catchUps?.get(stream);
     if (catchUp === undefined) return;
     try {
       await replay(this.context.options.messageLog, stream, catchUp, {
@@ -400,10 +438,12 @@ export class Session implements ConnectionHandler, SweptSession {
         },
         writeResync: (frame) => this.send(frame),
         now: () => this.context.options.clock.now(),
-        wants: (s, c) => this.isOpen && this.#catchUps.get(s) === c,
+        wants: (s, c) => this.isOpen && this.#catchUps?.get(s) === c,
       });
     } finally {
-      if (this.#catchUps.get(stream) === catchUp) this.#catchUps.delete(stream);
+      this.#dropCatchUp(stream, catchUp);
     }
   }
 }
+
+const NO_CHANNELS: ReadonlySet<string> = new Set<string>();

@@ -38,6 +38,11 @@ export type Authenticate = (request: AuthRequest) => Identity | Promise<Identity
 /** Facts about a transport connection, for hooks and logs. */
 export interface ConnectionInfo {
   readonly remoteAddress: string | undefined;
+  /**
+   * The HTTP request headers of the connection, for `authenticate`. Once the session is
+   * open the WebSocket transport drops them (an idle connection keeps no request data):
+   * copy what a later hook needs into `Identity.claims`.
+   */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** `websocket` today; `polling` with the HTTP transport. */
   readonly transport: 'websocket' | 'polling';
@@ -168,6 +173,11 @@ export interface Connection {
   close(code: number, reason: string): void;
   /** Drop the connection without a closing handshake. */
   terminate(): void;
+  /**
+   * The handshake completed: what only `authenticate` needed (`info.headers`) may be
+   * released. Optional; called at most once.
+   */
+  opened?(): void;
 }
 
 export interface ConnectionHandler {
