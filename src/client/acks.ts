@@ -1,7 +1,9 @@
 /**
  * Coalesced, cumulative acknowledgements. Acking offset n of a stream acknowledges
- * everything before it, so only the newest position per stream is kept, and one timer per
- * window sends them all.
+ * everything before it, so only the newest position per stream is kept, and one timer
+ * sends them all. Each position comes with the longest it may wait (channel streams wait
+ * longer than the user's own); the timer runs for the shortest of them, and whatever else
+ * is pending rides along in the same frame.
  *
  * The batcher belongs to the client, not to a session: a message handed to the
  * application while no session is open (a batch delivered during a reconnect) is
@@ -15,24 +17,31 @@ export type AckSender = (positions: readonly StreamPosition[]) => boolean;
 
 export class AckBatcher {
   private readonly scope_: Scope;
-  private readonly delayMs_: number;
   private readonly send_: AckSender;
   private pending_ = new Map<string, StreamPosition>();
   private timer_: Disposer | null = null;
+  /** The delay the running timer was armed with. */
+  private timerMs_ = 0;
 
-  constructor(scope: Scope, delayMs: number, send: AckSender) {
+  constructor(scope: Scope, send: AckSender) {
     this.scope_ = scope;
-    this.delayMs_ = delayMs;
     this.send_ = send;
   }
 
-  /** Acknowledge `position` (and everything before it in its stream) within the window. */
-  add(position: StreamPosition): void {
+  /** Acknowledge `position` (and everything before it in its stream) within `delayMs`. */
+  add(position: StreamPosition, delayMs: number): void {
     this.pending_.set(position.stream, position);
-    this.timer_ ??= this.scope_.setTimeout(() => {
+    if (this.timer_ !== null) {
+      // A shorter delay re-arms the timer; what was pending leaves with it (a longer
+      // window may so run over by at most this delay).
+      if (delayMs >= this.timerMs_) return;
+      this.timer_();
+    }
+    this.timerMs_ = delayMs;
+    this.timer_ = this.scope_.setTimeout(() => {
       this.timer_ = null;
       this.flush();
-    }, this.delayMs_);
+    }, delayMs);
   }
 
   /** Send what is pending now; without a session it stays pending and no timer runs. */

@@ -144,6 +144,7 @@ class Client implements LifelineClient {
     const delivery = new Delivery(this.scope_, this.events_, {
       batch: options.batch,
       ackDelayMs: options.ackDelayMs,
+      channelAckDelayMs: options.channelAckDelayMs,
       repairTimeoutMs: options.requestTimeoutMs,
       nextId,
     });

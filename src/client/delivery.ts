@@ -7,13 +7,14 @@
  * Delivered positions move only when a message was handed over — on `message` without
  * batching, on `messages` with it — and only they are acknowledged and persisted.
  */
-import type {
-  LifelineError,
-  PushFrame,
-  ReplyFrame,
-  ResyncFrame,
-  ResyncReason,
-  StreamPosition,
+import {
+  CHANNEL_STREAM_PREFIX,
+  type LifelineError,
+  type PushFrame,
+  type ReplyFrame,
+  type ResyncFrame,
+  type ResyncReason,
+  type StreamPosition,
 } from '../protocol/index.js';
 import type { Scope } from '../env/index.js';
 import { AckBatcher } from './acks.js';
@@ -29,6 +30,7 @@ import type { ClientEvents, PushMessage } from './types.js';
 export interface DeliveryOptions {
   readonly batch: BatchOptions | undefined;
   readonly ackDelayMs: number;
+  readonly channelAckDelayMs: number;
   /** How long a gap repair may take before the session is given up, in ms. */
   readonly repairTimeoutMs: number;
   readonly nextId: () => string;
@@ -63,9 +65,7 @@ export class Delivery {
       options.batch === undefined
         ? null
         : new Batcher(scope.child(), options.batch, (batch) => this.handedOver_(batch));
-    this.acks_ = new AckBatcher(scope.child(), options.ackDelayMs, (positions) =>
-      this.sendAcks_(positions),
-    );
+    this.acks_ = new AckBatcher(scope.child(), (positions) => this.sendAcks_(positions));
   }
 
   /** Save delivered positions through `persisted` from now on. */
@@ -141,7 +141,11 @@ export class Delivery {
     this.persisted_?.flush();
   }
 
-  private resync_(stream: string, reason: ResyncReason, position: StreamPosition | undefined): void {
+  private resync_(
+    stream: string,
+    reason: ResyncReason,
+    position: StreamPosition | undefined,
+  ): void {
     // What arrived before the resync reaches the application before it.
     this.batch_?.flush();
     this.received.reset(stream, position);
@@ -165,7 +169,12 @@ export class Delivery {
     for (const m of messages) {
       const position = { stream: m.stream, epoch: m.epoch, offset: m.offset };
       this.delivered.set(position);
-      this.acks_.add(position);
+      this.acks_.add(
+        position,
+        m.stream.startsWith(CHANNEL_STREAM_PREFIX)
+          ? this.options_.channelAckDelayMs
+          : this.options_.ackDelayMs,
+      );
     }
     this.persisted_?.changed();
   }

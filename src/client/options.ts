@@ -34,7 +34,9 @@ export const DEFAULT_OUTBOX_MAX_MESSAGES = 1_000;
 /** Default of {@link OutboxOptions.maxBytes}, in UTF-8 bytes (1 MiB). */
 export const DEFAULT_OUTBOX_MAX_BYTES = 1_048_576;
 /** Default of {@link ClientOptions.ackDelayMs}, in ms. */
-export const DEFAULT_ACK_DELAY_MS = 50;
+export const DEFAULT_ACK_DELAY_MS = 1_000;
+/** Default of {@link ClientOptions.channelAckDelayMs}, in ms. */
+export const DEFAULT_CHANNEL_ACK_DELAY_MS = 5_000;
 /** Default of {@link ClientOptions.storageSaveDelayMs}, in ms. */
 export const DEFAULT_STORAGE_SAVE_DELAY_MS = 1_000;
 /** Prefix of the default {@link ClientOptions.storageKey}; the gateway URL follows it. */
@@ -202,11 +204,21 @@ export interface ClientOptions {
    */
   readonly batch?: BatchOptions;
   /**
-   * Acks are coalesced into one cumulative `ack` frame per this window, in ms. A message
-   * is acknowledged once handed to the application: on `message`, or with `batch` on
-   * `messages`. @default 50
+   * Acks of the user's own streams are coalesced into one cumulative `ack` frame per this
+   * window, in ms. A message is acknowledged once handed to the application: on `message`,
+   * or with `batch` on `messages`. Acks feed the delivery status and `requireAck`
+   * redelivery only (resume uses the client's own positions), so a longer window costs
+   * nothing but the freshness of `ackedAt` — and, if the connection drops inside it,
+   * `requireAck` messages delivered again, which the client drops as duplicates.
+   * `close()` sends pending acks at once. @default 1000
    */
   readonly ackDelayMs?: number;
+  /**
+   * The same window for channel streams, in ms. Channel acks only feed the delivery
+   * status (which devices acked), so they are sent less often; they also leave with any
+   * earlier `ack` frame. @default 5000
+   */
+  readonly channelAckDelayMs?: number;
   /**
    * Keeps the positions of delivered messages across page loads, so that a reload resumes
    * where the last page stopped (missed messages are replayed, or a `resync` event says
@@ -258,6 +270,7 @@ export interface ResolvedOptions {
   readonly outbox: Required<OutboxOptions>;
   readonly batch: BatchOptions | undefined;
   readonly ackDelayMs: number;
+  readonly channelAckDelayMs: number;
   readonly storage: PositionStorage | undefined;
   readonly storageKey: string;
   readonly storageSaveDelayMs: number;
@@ -538,6 +551,11 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     outbox: outboxOption(options.outbox),
     batch: batchOption(options.batch),
     ackDelayMs: durationOption('ackDelayMs', options.ackDelayMs, DEFAULT_ACK_DELAY_MS),
+    channelAckDelayMs: durationOption(
+      'channelAckDelayMs',
+      options.channelAckDelayMs,
+      DEFAULT_CHANNEL_ACK_DELAY_MS,
+    ),
     storage: storageOption(options.storage),
     storageKey: storageKeyOption(options.storageKey, url),
     storageSaveDelayMs: durationOption(

@@ -6,6 +6,7 @@ export { createClient } from '../client/client.js';
 export { CLIENT_NAME, DEFAULT_MAX_FRAME_BYTES } from '../client/outbound.js';
 export {
   DEFAULT_ACK_DELAY_MS,
+  DEFAULT_CHANNEL_ACK_DELAY_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_RECONNECT_ATTEMPTS,
   DEFAULT_MAX_RECONNECT_DELAY_MS,

@@ -4,15 +4,19 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CloseCode, DEFAULT_ACK_DELAY_MS } from '../../src/entries/client.js';
+import {
+  CloseCode,
+  DEFAULT_ACK_DELAY_MS,
+  DEFAULT_CHANNEL_ACK_DELAY_MS,
+} from '../../src/entries/client.js';
 import type { PushFrame } from '../../src/protocol/index.js';
 import { flushMicrotasks, open, setup, stateOf } from './support.js';
 
-function push(offset: number): PushFrame {
+function push(offset: number, stream = 'user:u-1'): PushFrame {
   return {
     type: 'push',
     id: `m${offset}`,
-    stream: 'user:u-1',
+    stream,
     epoch: 'e1',
     offset,
     data: offset,
@@ -20,10 +24,12 @@ function push(offset: number): PushFrame {
   };
 }
 
-const at = (offset: number): unknown => ({
+const at = (offset: number, stream = 'user:u-1'): unknown => ({
   type: 'ack',
-  positions: [{ stream: 'user:u-1', epoch: 'e1', offset }],
+  positions: [{ stream, epoch: 'e1', offset }],
 });
+
+const NEWS = 'channel:news';
 
 describe('acks', () => {
   it('without batching: acknowledged after `message`, coalesced per window', async () => {
@@ -31,13 +37,54 @@ describe('acks', () => {
     await open(f);
     for (const o of [1, 2, 3]) f.ws.last().deliver(push(o));
     assert.deepEqual(f.ws.last().framesOf('ack'), []);
-    f.clock.advance(DEFAULT_ACK_DELAY_MS);
+    f.clock.advance(DEFAULT_ACK_DELAY_MS - 1);
+    assert.deepEqual(f.ws.last().framesOf('ack'), [], 'one frame per window, not per message');
+    f.clock.advance(1);
     assert.deepEqual(f.ws.last().framesOf('ack'), [at(3)]);
     await f.client.close();
   });
 
+  it('channel streams are acknowledged on their own, longer window', async () => {
+    const f = setup();
+    await open(f);
+    const s = f.ws.last();
+    s.deliver(push(1, NEWS));
+    f.clock.advance(DEFAULT_ACK_DELAY_MS);
+    assert.deepEqual(s.framesOf('ack'), [], 'a channel ack waits longer');
+    f.clock.advance(DEFAULT_CHANNEL_ACK_DELAY_MS - DEFAULT_ACK_DELAY_MS);
+    assert.deepEqual(s.framesOf('ack'), [at(1, NEWS)]);
+    await f.client.close();
+  });
+
+  it('a pending channel ack rides along with the next ack of the user stream', async () => {
+    const f = setup({ ackDelayMs: 100, channelAckDelayMs: 10_000 });
+    await open(f);
+    const s = f.ws.last();
+    s.deliver(push(1, NEWS));
+    s.deliver(push(1));
+    f.clock.advance(100);
+    const positions = [
+      { stream: NEWS, epoch: 'e1', offset: 1 },
+      { stream: 'user:u-1', epoch: 'e1', offset: 1 },
+    ];
+    assert.deepEqual(s.framesOf('ack'), [{ type: 'ack', positions }], 'one frame for both');
+    f.clock.advance(10_000);
+    assert.equal(s.framesOf('ack').length, 1, 'nothing left for the channel timer');
+    await f.client.close();
+  });
+
+  it('close() sends channel acks still inside their window', async () => {
+    const f = setup();
+    await open(f);
+    const s = f.ws.last();
+    s.deliver(push(4, NEWS));
+    await f.client.close();
+    assert.deepEqual(s.framesOf('ack'), [at(4, NEWS)]);
+    assert.equal(f.clock.pendingTimers, 0);
+  });
+
   it('with batching: nothing is acknowledged until its batch was handed to `messages`', async () => {
-    const f = setup({ batch: { maxWaitMs: 1_000, maxSize: 3 } });
+    const f = setup({ batch: { maxWaitMs: 1_000, maxSize: 3 }, ackDelayMs: 50 });
     const handed: number[][] = [];
     f.client.on('messages', (batch) => {
       handed.push(batch.map((m) => m.offset));
@@ -46,14 +93,14 @@ describe('acks', () => {
     const s = f.ws.last();
     for (const o of [1, 2, 3, 4]) s.deliver(push(o));
     assert.equal(f.messages.length, 4, '`message` fired for each');
-    f.clock.advance(DEFAULT_ACK_DELAY_MS);
+    f.clock.advance(50);
     assert.deepEqual(handed, [[1, 2, 3]]);
     assert.deepEqual(s.framesOf('ack'), [at(3)], 'the full batch only, not 4');
     f.clock.advance(500);
     assert.deepEqual(s.framesOf('ack'), [at(3)], 'still waiting in the batch');
     f.clock.advance(500);
     assert.deepEqual(handed, [[1, 2, 3], [4]]);
-    f.clock.advance(DEFAULT_ACK_DELAY_MS);
+    f.clock.advance(50);
     assert.deepEqual(s.framesOf('ack'), [at(3), at(4)]);
     await f.client.close();
   });

@@ -117,7 +117,7 @@ describe('pushed messages', () => {
   });
 
   it('splits acks of many streams into frames that fit maxFrameBytes', async () => {
-    const f = setup({ ackDelayMs: 10 });
+    const f = setup({ channelAckDelayMs: 10 });
     const ready = f.client.connect();
     f.ws.last().handshake({ maxFrameBytes: 2_000 });
     await ready;
