@@ -2,7 +2,9 @@
  * The SQLite {@link AckStore}: the highest acknowledged position per consumer and stream,
  * and delivery receipts, in the same database file as the log. `ack()` and `record()`
  * calls are group-committed like appends; the keep-the-highest rule runs inside SQLite as
- * a conditional upsert.
+ * a conditional upsert. Acks of one consumer and stream queued for the same commit are
+ * merged in memory first, so a client acking every few pushes costs one row write per
+ * commit, not one per `ack` frame.
  */
 import { systemClock, type Clock } from '../env/index.js';
 import type { StreamPosition } from '../protocol/index.js';
@@ -155,19 +157,29 @@ export function attachSqliteAckStore(
 
   let pending: PendingWrite[] = [];
   let inFlight: PendingWrite[] = [];
+  /** The newest acked position per consumer and stream of the writes taken. */
+  const merged = new Map<string, { consumer: string; position: StreamPosition }>();
   let closed: Promise<void> | undefined;
 
   const participant: CommitParticipant = {
-    take() {
-      inFlight = pending;
-      pending = [];
+    take(limit) {
+      if (pending.length <= limit) {
+        inFlight = pending;
+        pending = [];
+      } else {
+        inFlight = pending.splice(0, limit);
+      }
       return inFlight.length;
+    },
+    get queued() {
+      return pending.length > 0;
     },
     write() {
       let recorded = false;
+      merged.clear();
       for (const item of inFlight) {
         if ('positions' in item) {
-          for (const p of item.positions) upsert.run(item.consumer, p.stream, p.epoch, p.offset);
+          for (const p of item.positions) mergeAck(item.consumer, p);
           continue;
         }
         recorded = true;
@@ -185,6 +197,10 @@ export function attachSqliteAckStore(
           );
         }
       }
+      for (const { consumer, position: p } of merged.values()) {
+        upsert.run(consumer, p.stream, p.epoch, p.offset);
+      }
+      merged.clear();
       // Once per batch of receipts: the gateway writes them every few seconds.
       if (recorded && maxAgeMs !== Number.POSITIVE_INFINITY) deleteOld.run(clock.now() - maxAgeMs);
     },
@@ -198,6 +214,22 @@ export function attachSqliteAckStore(
     },
   };
   const leave = committer.join(participant);
+
+  /**
+   * Queue one ack for this commit's upserts, as applying them one after another would
+   * leave it: in one epoch the highest offset wins; another epoch replaces the position.
+   */
+  function mergeAck(consumer: string, position: StreamPosition): void {
+    const key = `${consumer}\n${position.stream}`;
+    const earlier = merged.get(key);
+    if (
+      earlier === undefined ||
+      earlier.position.epoch !== position.epoch ||
+      earlier.position.offset < position.offset
+    ) {
+      merged.set(key, { consumer, position });
+    }
+  }
 
   function enqueue(
     write:

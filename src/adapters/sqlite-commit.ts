@@ -9,6 +9,10 @@
  * clock that only moves when told to must not stall writes. `setImmediate` (the default)
  * runs after the I/O callbacks of the current loop turn, so publishes arriving together
  * share a commit without adding latency.
+ *
+ * A commit runs synchronously, so its size is capped ({@link CommitOptions.maxWritesPerCommit}):
+ * under a burst, the queue is written a slice per macrotask and the event loop keeps
+ * serving sockets between slices, instead of stalling for one giant transaction.
  */
 import { performance } from 'node:perf_hooks';
 import { InvalidOptionError } from '../protocol/index.js';
@@ -17,6 +21,9 @@ import { StoreWriteError } from './sqlite-errors.js';
 
 /** Default of {@link CommitOptions.commitIntervalMs}: commit on the next macrotask. */
 export const DEFAULT_COMMIT_INTERVAL_MS = 0;
+
+/** Default of {@link CommitOptions.maxWritesPerCommit}. */
+export const DEFAULT_MAX_WRITES_PER_COMMIT = 1_000;
 
 /** What one group commit wrote; passed to {@link CommitOptions.onCommit}. */
 export interface CommitInfo {
@@ -35,6 +42,13 @@ export interface CommitOptions {
    */
   readonly commitIntervalMs?: number;
   /**
+   * Most writes (appended messages plus ack and receipt calls) in one transaction. More
+   * queued writes are committed in further transactions, each on its own macrotask, so a
+   * burst does not block the event loop for the whole backlog.
+   * @default 1000 ({@link DEFAULT_MAX_WRITES_PER_COMMIT})
+   */
+  readonly maxWritesPerCommit?: number;
+  /**
    * Called after each successful commit, for metrics. Exceptions it throws are ignored:
    * a metrics hook must not fail writes.
    * @default none
@@ -44,8 +58,13 @@ export interface CommitOptions {
 
 /** One writer taking part in the group commit. */
 export interface CommitParticipant {
-  /** Move the queued writes aside for this commit; returns how many there are. */
-  take(): number;
+  /**
+   * Move at most `limit` of the oldest queued writes aside for this commit; returns how
+   * many it took. Writes left queued go into a later commit.
+   */
+  take(limit: number): number;
+  /** Whether writes are still queued (after {@link take}). */
+  readonly queued: boolean;
   /** Execute the taken writes. Runs inside the transaction; throwing rolls it back. */
   write(): void;
   /** The transaction committed (`error` undefined) or was rolled back: settle the taken writes. */
@@ -57,7 +76,7 @@ export interface Committer {
   join(participant: CommitParticipant): () => void;
   /** Ask for a commit soon (idempotent until it runs). */
   schedule(): void;
-  /** Commit everything queued now, synchronously. */
+  /** Commit everything queued now, synchronously (in as many transactions as it takes). */
   flush(): void;
   /** Cancel a scheduled commit without running it. */
   dispose(): void;
@@ -74,21 +93,32 @@ export function commitInterval(value: number | undefined): number {
   return value;
 }
 
+/** Check a `maxWritesPerCommit` option. Throws {@link InvalidOptionError}. */
+export function maxWritesPerCommit(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_WRITES_PER_COMMIT;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidOptionError(
+      `maxWritesPerCommit must be a positive integer, got ${String(value)}.`,
+    );
+  }
+  return value;
+}
+
 export function createCommitter(db: SqliteDatabase, options: CommitOptions = {}): Committer {
   const intervalMs = commitInterval(options.commitIntervalMs);
+  const maxWrites = maxWritesPerCommit(options.maxWritesPerCommit);
   const participants = new Set<CommitParticipant>();
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
   let cancel: (() => void) | undefined;
 
-  function flush(): void {
-    cancel?.();
-    cancel = undefined;
+  /** One transaction of at most `maxWrites` writes; returns whether writes are left. */
+  function commitSlice(): boolean {
     const members = [...participants];
     let writes = 0;
-    for (const p of members) writes += p.take();
-    if (writes === 0) return;
+    for (const p of members) writes += p.take(maxWrites - writes);
+    if (writes === 0) return false;
     const started = performance.now();
     let error: StoreWriteError | undefined;
     try {
@@ -112,6 +142,30 @@ export function createCommitter(db: SqliteDatabase, options: CommitOptions = {})
         // See CommitOptions.onCommit.
       }
     }
+    return members.some((p) => p.queued);
+  }
+
+  /** The scheduled commit: one slice, and the next slice on the next macrotask. */
+  function tick(): void {
+    cancel = undefined;
+    if (commitSlice()) later(0);
+  }
+
+  function later(delayMs: number): void {
+    if (cancel !== undefined) return;
+    if (delayMs === 0) {
+      const handle = setImmediate(tick);
+      cancel = () => clearImmediate(handle);
+    } else {
+      const handle = setTimeout(tick, delayMs);
+      cancel = () => clearTimeout(handle);
+    }
+  }
+
+  function flush(): void {
+    cancel?.();
+    cancel = undefined;
+    while (commitSlice());
   }
 
   return {
@@ -120,14 +174,7 @@ export function createCommitter(db: SqliteDatabase, options: CommitOptions = {})
       return () => participants.delete(participant);
     },
     schedule() {
-      if (cancel !== undefined) return;
-      if (intervalMs === 0) {
-        const handle = setImmediate(flush);
-        cancel = () => clearImmediate(handle);
-      } else {
-        const handle = setTimeout(flush, intervalMs);
-        cancel = () => clearTimeout(handle);
-      }
+      later(intervalMs);
     },
     flush,
     dispose() {

@@ -201,7 +201,8 @@ export function attachSqliteLog(
   let pending: PendingPublish[] = [];
   let inFlight: PendingPublish[] = [];
   let closed: Promise<void> | undefined;
-  let recordsSinceTrim = 0;
+  // The first commit trims what an earlier process left behind.
+  let recordsSinceTrim = trimEvery;
 
   function loadOrCreate(stream: string): StreamRow {
     const row = selectStream.get(stream);
@@ -246,15 +247,27 @@ export function attachSqliteLog(
       positions.push({ stream, epoch: found.row.epoch, offset });
     }
     const record = publishRecord(message, positions, idempotency);
-    if (idempotency !== undefined) records.insert(record);
+    if (idempotency !== undefined) {
+      // Only publishes with a key are recorded, so only they bring the next trim closer:
+      // a log without keys never deletes from the records table.
+      records.insert(record);
+      recordsSinceTrim++;
+    }
     return { duplicate: false, record };
   }
 
   const participant: CommitParticipant = {
-    take() {
-      inFlight = pending;
-      pending = [];
+    take(limit) {
+      if (pending.length <= limit) {
+        inFlight = pending;
+        pending = [];
+      } else {
+        inFlight = pending.splice(0, limit);
+      }
       return inFlight.length;
+    },
+    get queued() {
+      return pending.length > 0;
     },
     write() {
       const rows = new Map<string, { row: StreamRow; before: number }>();
@@ -269,7 +282,6 @@ export function attachSqliteLog(
           retention.apply(row, now);
         }
       }
-      recordsSinceTrim += inFlight.length;
       if (recordsSinceTrim >= trimEvery) {
         recordsSinceTrim = 0;
         records.trim(now);

@@ -119,6 +119,7 @@ describe('sqlite log: group commit', () => {
     const log = createSqliteLog({
       path: freshPath(),
       onCommit: (info) => commits.push(info.writes),
+      maxWritesPerCommit: 10_000,
     });
     const order: string[] = [];
     const n = 10_000;

@@ -1,0 +1,100 @@
+/**
+ * Group commits in slices: a backlog is committed `maxWritesPerCommit` writes at a time,
+ * one transaction per macrotask, and acks queued together are merged before they are
+ * written.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { createSqliteAckStore } from '../../src/adapters/sqlite-acks.js';
+import { createSqliteLog } from '../../src/adapters/sqlite-log.js';
+import { InvalidOptionError } from '../../src/protocol/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lifeline-commit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const freshPath = (): string => join(dir, `store-${++files}.db`);
+
+test('a backlog is committed in slices, with the event loop running between them', async () => {
+  const events: string[] = [];
+  const log = createSqliteLog({
+    path: freshPath(),
+    maxWritesPerCommit: 1_000,
+    onCommit: (info) => {
+      events.push(`commit ${info.writes}`);
+      // Runs before the next slice only if the commits yield to the event loop.
+      setImmediate(() => events.push('loop'));
+    },
+  });
+  const n = 3_500;
+  const offsets = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      log.append('s', { id: `m${i}`, data: i, publishedAt: Date.now() }).then((p) => p.offset),
+    ),
+  );
+  assert.deepEqual(
+    offsets,
+    Array.from({ length: n }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    events.filter((e) => e.startsWith('commit')),
+    ['commit 1000', 'commit 1000', 'commit 1000', 'commit 500'],
+  );
+  assert.equal(events[1], 'loop', 'the loop ran between the first and second commit');
+  assert.equal((await log.head('s'))?.offset, n);
+  await log.close();
+});
+
+test('close() commits the whole backlog, however many slices it takes', async () => {
+  const commits: number[] = [];
+  const path = freshPath();
+  const log = createSqliteLog({
+    path,
+    maxWritesPerCommit: 10,
+    onCommit: (info) => commits.push(info.writes),
+  });
+  const appended = Array.from({ length: 25 }, (_, i) =>
+    log.append('s', { id: `m${i}`, data: i, publishedAt: Date.now() }),
+  );
+  await log.close();
+  assert.equal((await Promise.all(appended)).length, 25);
+  assert.deepEqual(commits, [10, 10, 5]);
+  const reopened = createSqliteLog({ path });
+  assert.equal((await reopened.head('s'))?.offset, 25);
+  await reopened.close();
+});
+
+test('maxWritesPerCommit must be a positive integer', () => {
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(
+      () => createSqliteLog({ path: freshPath(), maxWritesPerCommit: bad }),
+      InvalidOptionError,
+    );
+  }
+});
+
+test('acks queued for one commit are merged as if applied one after another', async () => {
+  const acks = createSqliteAckStore({ path: freshPath() });
+  const alice = { userId: 'alice', tenantId: undefined, device: undefined };
+  const at = (stream: string, epoch: string, offset: number) => [{ stream, epoch, offset }];
+  await Promise.all([
+    // One epoch: the highest offset wins, whatever the order.
+    acks.ack(alice, at('a', 'e1', 5)),
+    acks.ack(alice, at('a', 'e1', 9)),
+    acks.ack(alice, at('a', 'e1', 4)),
+    // Another epoch replaces the position; a lower offset of it afterwards does not.
+    acks.ack(alice, at('b', 'e1', 7)),
+    acks.ack(alice, at('b', 'e2', 2)),
+    acks.ack(alice, at('b', 'e2', 1)),
+  ]);
+  assert.deepEqual(await acks.acked(alice), [
+    { stream: 'a', epoch: 'e1', offset: 9 },
+    { stream: 'b', epoch: 'e2', offset: 2 },
+  ]);
+  // Merged within a commit, still kept-the-highest across commits.
+  await acks.ack(alice, at('a', 'e1', 3));
+  assert.deepEqual((await acks.acked(alice))[0], { stream: 'a', epoch: 'e1', offset: 9 });
+  await acks.close();
+});
