@@ -21,6 +21,7 @@ import {
   errorFromClose,
   InvalidOptionError,
   type LifelineError,
+  type PublishTarget,
   type ServerFrame,
   type WelcomeFrame,
 } from '../protocol/index.js';
@@ -41,7 +42,7 @@ import {
 import { DEFAULT_MAX_FRAME_BYTES, helloText } from './outbound.js';
 import { PersistedPositions } from './persisted.js';
 import { decide, type ReconnectPolicy } from './reconnect.js';
-import { Outbox, idSource } from './outbox.js';
+import { Outbox, idSource, type OutboxFrame } from './outbox.js';
 import {
   StateCell,
   isTerminal,
@@ -53,7 +54,13 @@ import { Subscriptions, type Subscription } from './subscriptions.js';
 import { pollingTransport } from './transports/polling.js';
 import type { Transport, TransportFactory, TransportKind } from './transports/transport.js';
 import { webSocketTransport } from './transports/websocket.js';
-import type { ClientEvents, LifelineClient, RequestOptions, SendResult } from './types.js';
+import type {
+  ClientEvents,
+  LifelineClient,
+  PublishReceipt,
+  RequestOptions,
+  SendResult,
+} from './types.js';
 
 /** Create a client. Validates `options` (throws `InvalidOptionError`, `UnsupportedError`). */
 export function createClient(options: ClientOptions): LifelineClient {
@@ -205,6 +212,14 @@ class Client implements LifelineClient {
   }
 
   request(data: unknown, options: RequestOptions = {}): Promise<unknown> {
+    return this.request_(data, options);
+  }
+
+  private request_(
+    data: unknown,
+    options: RequestOptions,
+    frame?: (id: string, data: unknown) => OutboxFrame,
+  ): Promise<unknown> {
     const state = this.cell_.current;
     if (isTerminal(state)) return Promise.reject(terminalError(state));
     const timeoutMs = options.timeoutMs ?? this.options_.requestTimeoutMs;
@@ -212,11 +227,21 @@ class Client implements LifelineClient {
       return Promise.reject(new InvalidOptionError('timeoutMs must be a finite number > 0'));
     return new Promise((resolve, reject) => {
       try {
-        this.outbox_.add(data, { resolve, reject }, timeoutMs);
+        this.outbox_.add(data, { resolve, reject }, timeoutMs, frame);
       } catch (error) {
         reject(error);
       }
     });
+  }
+
+  publish(to: PublishTarget, data: unknown, options: RequestOptions = {}): Promise<PublishReceipt> {
+    const build = (id: string, body: unknown): OutboxFrame => ({
+      type: 'publish',
+      id,
+      to,
+      data: body,
+    });
+    return this.request_(data, options, build) as Promise<PublishReceipt>;
   }
 
   send(data: unknown): SendResult {

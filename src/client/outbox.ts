@@ -1,6 +1,6 @@
 /**
- * The outbox: every `request` frame the client owes the gateway, from `send()` and
- * `request()` alike, until its `reply` arrives. A message waits here while the client is
+ * The outbox: every `request` (and `publish`) frame the client owes the gateway, from
+ * `send()`, `request()` and `publish()` alike, until its `reply` arrives. A message waits here while the client is
  * not open, is sent once a session opens, and is sent again with the SAME id when the
  * connection drops before the reply (the gateway de-duplicates by id). Sending order is
  * insertion order, after a reconnect too.
@@ -17,7 +17,9 @@ import {
   encodeClientFrame,
   utf8Length,
   type LifelineError,
+  type PublishFrame,
   type ReplyFrame,
+  type RequestFrame,
 } from '../protocol/index.js';
 import type { Disposer, Scope } from '../env/index.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './outbound.js';
@@ -29,6 +31,11 @@ export function idSource(random: () => number): () => string {
   let counter = 0;
   return () => `${prefix}.${(++counter).toString(36)}`;
 }
+
+/** Frames the outbox carries: each is answered by one `reply` with the same id. */
+export type OutboxFrame = RequestFrame | PublishFrame;
+
+const requestFrame = (id: string, data: unknown): OutboxFrame => ({ type: 'request', id, data });
 
 /** Where outbox frames go while a session is open. */
 export interface OutboxLink {
@@ -91,9 +98,14 @@ export class Outbox {
    * that is not JSON), `FrameTooLargeError`, `OutboxFullError`. Returns the frame's id and
    * whether it went out on an open session.
    */
-  add(data: unknown, settle: Settle, timeoutMs?: number): { id: string; sent: boolean } {
+  add(
+    data: unknown,
+    settle: Settle,
+    timeoutMs?: number,
+    frame: (id: string, data: unknown) => OutboxFrame = requestFrame,
+  ): { id: string; sent: boolean } {
     const id = this.options_.nextId();
-    const text = encodeClientFrame({ type: 'request', id, data });
+    const text = encodeClientFrame(frame(id, data));
     const bytes = utf8Length(text);
     if (bytes > this.maxFrameBytes_) throw tooLarge(id, bytes, this.maxFrameBytes_);
     const { maxMessages, maxBytes } = this.options_;

@@ -2,7 +2,12 @@
  * The public face of a Lifeline client: what `createClient()` returns and the payloads of
  * its events.
  */
-import type { LifelineError, ResyncReason, StreamPosition } from '../protocol/index.js';
+import type {
+  LifelineError,
+  PublishTarget,
+  ResyncReason,
+  StreamPosition,
+} from '../protocol/index.js';
 import type { ConnectionState, StateChange } from './state.js';
 import type { Subscription } from './subscriptions.js';
 
@@ -72,6 +77,12 @@ export interface ClientEvents {
 }
 
 export type ClientEventName = keyof ClientEvents;
+
+/** What `publish()` resolves with: where the gateway stored the message. */
+export interface PublishReceipt {
+  readonly id: string;
+  readonly positions: readonly StreamPosition[];
+}
 
 export interface RequestOptions {
   /** How long to wait for the reply, counted from the call, in ms. @default the client's `requestTimeoutMs` */
@@ -152,6 +163,17 @@ export interface LifelineClient extends AsyncDisposable {
    * `failed` client.
    */
   send(data: unknown): SendResult;
+
+  /**
+   * Publish `data` through the gateway to another user of the same tenant
+   * (`{ user }`, a chat message) or to a channel (`{ channel }`). The gateway's
+   * `authorizePublish` hook decides; without one every client publish is refused. Resolves
+   * with the message's id and positions once it is stored; travels through the outbox like
+   * `request()` (waits while not open, re-sent with the same id after a reconnect, published
+   * once). Rejects like `request()`; a refusal is a `RequestFailedError` with `replyCode`
+   * `forbidden`.
+   */
+  publish(to: PublishTarget, data: unknown, options?: RequestOptions): Promise<PublishReceipt>;
 
   /**
    * Receive `channel` from now on, in this and every later session (resuming from the last

@@ -48,6 +48,7 @@ export type {
   ClientEventName,
   ClientEvents,
   LifelineClient,
+  PublishReceipt,
   PushMessage,
   RequestOptions,
   ResyncEvent,
@@ -98,5 +99,6 @@ export type {
   LifelineErrorOptions,
   ReplyErrorCode,
   ResyncReason,
+  PublishTarget,
   StreamPosition,
 } from '../protocol/index.js';

@@ -71,6 +71,7 @@ export {
   PublishConflictError,
   PublishError,
   type Authenticate,
+  type AuthorizePublish,
   type AuthorizeSubscribe,
   type AuthRequest,
   type Connection,

@@ -47,6 +47,21 @@ export interface RequestFrame {
   readonly data: unknown;
 }
 
+/** Where a client publishes: another user of its own tenant, or a channel. */
+export type PublishTarget = { readonly user: string } | { readonly channel: string };
+
+/**
+ * Publish a message through the gateway (a chat message to another user, a post to a
+ * channel). Allowed only when the gateway's `authorizePublish` hook says so. Answered by
+ * `reply` whose `data` is `{ id, positions }` of the published message.
+ */
+export interface PublishFrame {
+  readonly type: 'publish';
+  readonly id: string;
+  readonly to: PublishTarget;
+  readonly data: unknown;
+}
+
 /** Start receiving a channel, optionally from a known position. Answered by `reply`. */
 export interface SubscribeFrame {
   readonly type: 'subscribe';
@@ -78,6 +93,7 @@ export type ClientFrame =
   | PingFrame
   | AckFrame
   | RequestFrame
+  | PublishFrame
   | SubscribeFrame
   | UnsubscribeFrame
   | ResumeFrame;

@@ -144,6 +144,17 @@ export function validateClientFrame(f: Obj): ClientFrame {
     case 'request':
       if (!('data' in f)) fail('request.data is required');
       return { type, id: str(f, 'id', MAX_ID_LENGTH, 'request'), data: f['data'] };
+    case 'publish': {
+      if (!('data' in f)) fail('publish.data is required');
+      const to = f['to'];
+      if (!isObject(to)) fail('publish.to must be an object');
+      const target =
+        to['channel'] !== undefined
+          ? { channel: channel(to, 'publish.to') }
+          : { user: str(to, 'user', MAX_NAME_LENGTH, 'publish.to') };
+      if ('user' in to && 'channel' in to) fail('publish.to names either user or channel');
+      return { type, id: str(f, 'id', MAX_ID_LENGTH, 'publish'), to: target, data: f['data'] };
+    }
     case 'subscribe': {
       const id = str(f, 'id', MAX_ID_LENGTH, 'subscribe');
       const name = channel(f, 'subscribe');

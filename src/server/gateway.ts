@@ -109,6 +109,7 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
     events,
     counters,
     requests: new RequestDedupe(scope, options.requestDedupe),
+    publish: (input) => publish(input),
     forget(session) {
       connections.delete(session);
       if (connections.size === 0) drained?.();

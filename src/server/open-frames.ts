@@ -16,6 +16,7 @@ import {
   type AckFrame,
   type ClientFrame,
   type HelloFrame,
+  type PublishFrame,
   type RequestFrame,
   type ResumeFrame,
   type StreamPosition,
@@ -24,7 +25,7 @@ import {
 } from '../protocol/index.js';
 import type { Profile } from './session-context.js';
 import type { Session } from './session.js';
-import { ForbiddenError, type OnMessage } from './types.js';
+import { ForbiddenError, PublishError } from './types.js';
 
 type OpenFrame = Exclude<ClientFrame, HelloFrame>;
 
@@ -75,6 +76,7 @@ export function handleOpenFrame(session: Session, frame: OpenFrame): void {
       session.serial(() => resume(session, frame));
       return;
     case 'request':
+    case 'publish':
       // Requests are independent of each other and may be answered out of order.
       request(session, frame).catch((error: unknown) =>
         session.fail(error, 'unexpected error while answering a request'),
@@ -185,26 +187,56 @@ function encodeReplyError(id: string, code: ReplyErrorCode): string {
  * client re-sends an unanswered request after reconnecting, on a new session, and the
  * handler must run once. The duplicate is answered with the original reply.
  */
-async function request(session: Session, frame: RequestFrame): Promise<void> {
-  const hook = session.context.options.onMessage;
-  if (hook === undefined) return replyError(session, frame.id, ReplyErrorCode.NOT_SUPPORTED);
+async function request(session: Session, frame: RequestFrame | PublishFrame): Promise<void> {
+  const { options } = session.context;
+  const run = frame.type === 'request' ? options.onMessage : options.authorizePublish;
+  if (run === undefined) {
+    const code = frame.type === 'request' ? ReplyErrorCode.NOT_SUPPORTED : ReplyErrorCode.FORBIDDEN;
+    return replyError(session, frame.id, code);
+  }
   const { userStream, device } = profileOf(session);
+  // Publishes share the request ids' de-duplication: a re-sent publish is stored once.
   const key = JSON.stringify([device ?? null, frame.id]);
-  const text = await session.context.requests.run(userStream, key, () =>
-    answer(session, hook, frame),
-  );
+  const text = await session.context.requests.run(userStream, key, () => answer(session, frame));
   session.sendEncoded(text);
 }
 
-/** Run `onMessage` and encode its reply frame; never rejects for the hook's own errors. */
-async function answer(session: Session, hook: OnMessage, frame: RequestFrame): Promise<string> {
+/** A `publish` frame: ask `authorizePublish`, then publish as the gateway would. */
+async function publishFrom(session: Session, frame: PublishFrame): Promise<unknown> {
+  const allowed = await session.context.options.authorizePublish?.(
+    session.info(),
+    frame.to,
+    frame.data,
+  );
+  if (allowed !== true) throw new ForbiddenError('publish refused by authorizePublish');
+  const { tenantId } = profileOf(session);
+  const to =
+    'channel' in frame.to
+      ? { channel: frame.to.channel }
+      : tenantId === undefined
+        ? { user: frame.to.user }
+        : { user: frame.to.user, tenant: tenantId };
+  const result = await session.context.publish({ to, data: frame.data });
+  return { id: result.id, positions: result.positions };
+}
+
+/**
+ * Run `onMessage` (or a client publish) and encode its reply frame; never rejects for the
+ * hook's own errors.
+ */
+async function answer(session: Session, frame: RequestFrame | PublishFrame): Promise<string> {
   let data: unknown;
   try {
-    data = await hook(session.info(), frame.data);
+    data =
+      frame.type === 'publish'
+        ? await publishFrom(session, frame)
+        : await session.context.options.onMessage?.(session.info(), frame.data);
   } catch (error) {
     if (error instanceof ForbiddenError)
       return encodeReplyError(frame.id, ReplyErrorCode.FORBIDDEN);
-    session.report(error, 'onMessage failed');
+    if (error instanceof PublishError)
+      return encodeReplyError(frame.id, ReplyErrorCode.BAD_REQUEST);
+    session.report(error, frame.type === 'publish' ? 'client publish failed' : 'onMessage failed');
     return encodeReplyError(frame.id, ReplyErrorCode.HANDLER_ERROR);
   }
   try {

@@ -15,7 +15,7 @@ import {
 } from '../storage/types.js';
 import { createJwtAuthenticate, type JwtOptions } from './auth/jwt.js';
 import { silentLogger, type Logger } from './logger.js';
-import type { Authenticate, AuthorizeSubscribe, OnMessage } from './types.js';
+import type { Authenticate, AuthorizePublish, AuthorizeSubscribe, OnMessage } from './types.js';
 
 /** Default of {@link GatewayCoreOptions.maxFrameBytes}: 64 KiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 65_536;
@@ -125,6 +125,11 @@ export interface GatewayCoreOptions {
   readonly authorizeSubscribe?: AuthorizeSubscribe;
   /** Answers `request` frames. @default none — requests are answered `not_supported` */
   readonly onMessage?: OnMessage;
+  /**
+   * May a session publish to another user of its tenant or to a channel (`publish` frames,
+   * seed 002's chat)? @default none — every client publish is answered `forbidden`
+   */
+  readonly authorizePublish?: AuthorizePublish;
   /** Where published messages are stored and positioned. @default an in-memory log */
   readonly messageLog?: MessageLog;
   /**
@@ -175,6 +180,7 @@ export interface GatewayCoreOptions {
 export interface ResolvedOptions {
   readonly authenticate: Authenticate;
   readonly authorizeSubscribe: AuthorizeSubscribe | undefined;
+  readonly authorizePublish: AuthorizePublish | undefined;
   readonly onMessage: OnMessage | undefined;
   readonly messageLog: MessageLog;
   readonly ackStore: AckStore;
@@ -309,6 +315,7 @@ export function resolveOptions(options: GatewayCoreOptions): ResolvedOptions {
   return {
     authenticate: pickAuthenticate(options, clock),
     authorizeSubscribe: options.authorizeSubscribe,
+    authorizePublish: options.authorizePublish,
     onMessage: options.onMessage,
     messageLog,
     ackStore,

@@ -16,7 +16,7 @@ import type { ResolvedOptions } from './options.js';
 import type { Registry } from './registry.js';
 import type { RequestDedupe } from './request-dedupe.js';
 import type { Session } from './session.js';
-import type { Connection, GatewayEvents } from './types.js';
+import type { Connection, GatewayEvents, PublishInput, PublishResult } from './types.js';
 
 /** Mutable counters shared by the sessions of one gateway. */
 export interface Counters {
@@ -36,6 +36,8 @@ export interface SessionContext {
   readonly counters: Counters;
   /** Replies of recent requests per user, so a re-sent request is answered, not re-run. */
   readonly requests: RequestDedupe;
+  /** The gateway's own publish, for `publish` frames a client is allowed to send. */
+  publish(input: PublishInput): Promise<PublishResult>;
   /** The transport connection is gone; stop tracking it. */
   forget(session: Session): void;
 }

@@ -2,7 +2,7 @@
  * Public contract of the gateway core. Transport-agnostic: nothing here knows about
  * `ws` or `node:http`; the adapters in `src/adapters/` translate to and from them.
  */
-import type { StreamPosition } from '../protocol/index.js';
+import type { PublishTarget, StreamPosition } from '../protocol/index.js';
 
 /** Who a session belongs to, as returned by the `authenticate` hook. */
 export interface Identity {
@@ -242,6 +242,18 @@ export class ForbiddenError extends Error {
 export type AuthorizeSubscribe = (
   session: SessionInfo,
   channel: string,
+) => boolean | Promise<boolean>;
+
+/**
+ * Decide whether a session may publish to another user of its tenant (`{ user }`, a chat
+ * message) or to a channel (`{ channel }`). Return (or resolve) `true` to publish; `false`
+ * or a {@link ForbiddenError} answers `forbidden`; any other error answers
+ * `handler_error` and is logged.
+ */
+export type AuthorizePublish = (
+  session: SessionInfo,
+  to: PublishTarget,
+  data: unknown,
 ) => boolean | Promise<boolean>;
 
 /**
