@@ -159,6 +159,7 @@ class Client implements LifelineClient {
     this.subscriptions_ = new Subscriptions(this.scope_, {
       nextId,
       positionOf: (stream) => delivery.received.of(stream),
+      started: (position) => delivery.restore([position]),
       report,
       timeoutMs: options.requestTimeoutMs,
     });
@@ -557,6 +558,8 @@ class Client implements LifelineClient {
     };
     link.session = session;
     this.maxFrameBytes_ = frame.maxFrameBytes;
+    // Where the gateway started this session on streams the client had no position for.
+    if (frame.positions !== undefined) this.delivery_.restore(frame.positions);
     const kind = link.transport?.kind ?? this.kind_;
     if (kind === 'websocket' && this.socketFailures_ > 0) {
       this.socketFailures_ = 0;

@@ -9,6 +9,7 @@
  */
 import {
   CHANNEL_STREAM_PREFIX,
+  EMPTY_EPOCH,
   type LifelineError,
   type PushFrame,
   type ReplyFrame,
@@ -73,13 +74,21 @@ export class Delivery {
     this.persisted_ = persisted;
   }
 
-  /** Positions loaded from storage; a stream this client already knows keeps its own. */
+  /**
+   * Starting points without a message behind them: positions loaded from storage, or where
+   * the gateway started a session or subscription. A stream this client already knows
+   * keeps its own. Nothing is acknowledged for them.
+   */
   restore(positions: readonly StreamPosition[]): void {
+    let adopted = false;
     for (const p of positions) {
       if (this.received.of(p.stream) !== undefined) continue;
       this.received.set(p);
       this.delivered.set(p);
+      adopted = true;
     }
+    // Saved too: a reload must resume from here rather than from a later head.
+    if (adopted) this.persisted_?.changed();
   }
 
   /** A session opened: acks held meanwhile go out, gaps can be repaired in it. */
@@ -98,7 +107,8 @@ export class Delivery {
   push(frame: PushFrame): void {
     const { id, stream, epoch, offset, data, publishedAt } = frame;
     const last = this.received.of(stream);
-    if (last !== undefined && last.epoch === epoch) {
+    // A start "from the beginning" (EMPTY_EPOCH) continues in the stream's first epoch.
+    if (last !== undefined && (last.epoch === epoch || last.epoch === EMPTY_EPOCH)) {
       if (offset <= last.offset) return; // a duplicate: replay overlapping live traffic
       if (last.offset < (frame.after ?? offset - 1)) {
         // A live gap: never deliver out of order. The replay brings this push again.

@@ -44,10 +44,27 @@ type Awaiting =
       readonly done: (error?: LifelineError) => void;
     };
 
+/** The `position` a subscribe reply may carry, if it is a well-formed one. */
+function startOf(data: unknown): StreamPosition | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const p = (data as { position?: unknown }).position;
+  if (typeof p !== 'object' || p === null) return undefined;
+  const { stream, epoch, offset } = p as Record<string, unknown>;
+  return typeof stream === 'string' &&
+    typeof epoch === 'string' &&
+    typeof offset === 'number' &&
+    Number.isSafeInteger(offset) &&
+    offset >= 0
+    ? { stream, epoch, offset }
+    : undefined;
+}
+
 export interface SubscriptionOptions {
   readonly nextId: () => string;
   /** Last delivered position of a stream, for `subscribe.from`. */
   readonly positionOf: (stream: string) => StreamPosition | undefined;
+  /** The gateway said where a subscription without `from` starts (PROTOCOL.md §10.2). */
+  readonly started: (position: StreamPosition) => void;
   /** Errors nobody awaits (a refused subscribe) go here. */
   readonly report: (error: LifelineError) => void;
   /** How long `unsubscribe()` waits for the gateway's reply, in ms. */
@@ -122,7 +139,11 @@ export class Subscriptions {
       );
       return true;
     }
-    if (reply.ok) return true;
+    if (reply.ok) {
+      const start = startOf(reply.data);
+      if (start !== undefined) this.options_.started(start);
+      return true;
+    }
     // Refused (forbidden, say): stop asking on every reconnect and tell the application.
     const { entry } = awaiting;
     if (this.active_.get(entry.channel) === entry) this.active_.delete(entry.channel);

@@ -116,6 +116,13 @@ export interface WelcomeFrame {
   readonly idleTimeoutMs: number;
   /** The largest frame, in UTF-8 bytes, the gateway accepts. */
   readonly maxFrameBytes: number;
+  /**
+   * Where the session starts on streams the client did not resume: the head of the user's
+   * inbox when the session joined it. A client without a position for such a stream
+   * adopts it, so a later reconnect resumes from here instead of missing what was
+   * published while it was away.
+   */
+  readonly positions?: readonly StreamPosition[];
 }
 
 export interface PongFrame {

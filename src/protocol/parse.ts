@@ -53,6 +53,15 @@ function optStr(obj: Obj, key: string, max: number, where: string): string | und
   return obj[key] === undefined ? undefined : str(obj, key, max, where);
 }
 
+/** An epoch: like an id, but the empty string (the history before a first message) is allowed. */
+function epochOf(obj: Obj, where: string): string {
+  const v = obj['epoch'];
+  if (typeof v !== 'string' || v.length > MAX_ID_LENGTH) {
+    fail(`${where}.epoch must be a string of at most ${MAX_ID_LENGTH} characters`);
+  }
+  return v;
+}
+
 function offset(obj: Obj, key: string, where: string): number {
   const v = obj[key];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
@@ -95,11 +104,14 @@ export function validatePositions(value: unknown, where: string): StreamPosition
   return value.map((p: unknown, i) => {
     if (!isObject(p)) fail(`${where}[${i}] must be an object`);
     const at = `${where}[${i}]`;
-    return {
+    const position = {
       stream: str(p, 'stream', MAX_NAME_LENGTH, at),
-      epoch: str(p, 'epoch', MAX_ID_LENGTH, at),
+      epoch: epochOf(p, at),
       offset: offset(p, 'offset', at),
     };
+    // The empty epoch is the history before a first message: there is no offset in it.
+    if (position.epoch === '' && position.offset !== 0) fail(`${at}: an empty epoch has offset 0`);
+    return position;
   });
 }
 
@@ -166,7 +178,7 @@ export function validateClientFrame(f: Obj): ClientFrame {
         id,
         channel: name,
         from: {
-          epoch: str(from, 'epoch', MAX_ID_LENGTH, 'subscribe.from'),
+          epoch: epochOf(from, 'subscribe.from'),
           offset: offset(from, 'offset', 'subscribe.from'),
         },
       };
@@ -236,8 +248,11 @@ function resync(f: Obj): ResyncFrame {
 export function validateServerFrame(f: Obj): ServerFrame {
   const type = f['type'];
   switch (type) {
-    case 'welcome':
+    case 'welcome': {
+      const start =
+        f['positions'] === undefined ? {} : { positions: positions(f, 'positions', 'welcome') };
       return {
+        ...start,
         type,
         protocol: num(f, 'protocol', 'welcome'),
         session: str(f, 'session', MAX_ID_LENGTH, 'welcome'),
@@ -247,6 +262,7 @@ export function validateServerFrame(f: Obj): ServerFrame {
         idleTimeoutMs: offset(f, 'idleTimeoutMs', 'welcome'),
         maxFrameBytes: offset(f, 'maxFrameBytes', 'welcome'),
       } satisfies WelcomeFrame;
+    }
     case 'pong': {
       const t = optNum(f, 't', 'pong');
       return t === undefined ? { type } : { type, t };

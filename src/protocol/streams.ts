@@ -4,6 +4,13 @@
  */
 
 export const USER_STREAM_PREFIX = 'user:';
+
+/**
+ * The epoch of a stream's history before its first message. No log assigns it. A position
+ * `{ epoch: EMPTY_EPOCH, offset: 0 }` means "from the very beginning": it continues in
+ * whatever epoch the stream's first message creates (PROTOCOL.md §10.2).
+ */
+export const EMPTY_EPOCH = '';
 export const CHANNEL_STREAM_PREFIX = 'channel:';
 
 /** The inbox stream of a user, scoped to a tenant when there is one. */

@@ -8,6 +8,7 @@
  */
 import {
   CHANNEL_STREAM_PREFIX,
+  EMPTY_EPOCH,
   MAX_NAME_LENGTH,
   ReplyErrorCode,
   channelOfStream,
@@ -140,11 +141,27 @@ async function subscribe(session: Session, frame: SubscribeFrame): Promise<void>
     return;
   }
   if (!(await authorize(session, id, channel)) || !session.isOpen) return;
+  // Without `from`, the subscription starts at the channel's head now: read before the
+  // session joins the receivers and replayed from, so nothing appended in between is
+  // missed; the reply tells the client, so its next reconnect resumes from here.
+  const head =
+    from === undefined ? await session.context.options.messageLog.head(stream) : undefined;
+  if (!session.isOpen || session.channels.has(channel)) return void replyOk(session, id);
+  const start =
+    from ??
+    (head === undefined
+      ? { epoch: EMPTY_EPOCH, offset: 0 }
+      : { epoch: head.epoch, offset: head.offset });
   session.addChannel(channel);
   session.context.registry.listen(session, stream);
-  if (from !== undefined) session.beginCatchUp({ stream, epoch: from.epoch, offset: from.offset });
-  if (!replyOk(session, id)) return;
-  if (from !== undefined) await session.runCatchUp(stream);
+  if (start !== undefined)
+    session.beginCatchUp({ stream, epoch: start.epoch, offset: start.offset });
+  const replied =
+    from === undefined && start !== undefined
+      ? session.send({ type: 'reply', id, ok: true, data: { position: { stream, ...start } } })
+      : replyOk(session, id);
+  if (!replied) return;
+  if (start !== undefined) await session.runCatchUp(stream);
 }
 
 /**

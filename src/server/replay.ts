@@ -18,6 +18,7 @@
  * right after the position the `resync` frame announces.
  */
 import {
+  EMPTY_EPOCH,
   decodeServerFrame,
   encodeServerFrame,
   type PushFrame,
@@ -86,6 +87,10 @@ export function judge(
   position: { readonly epoch: string; readonly offset: number },
   head: StreamHead | undefined,
 ): ResyncReason | undefined {
+  if (position.epoch === EMPTY_EPOCH && position.offset === 0) {
+    // "From the beginning": servable while the stream's first message is still retained.
+    return head === undefined || head.firstOffset <= 1 ? undefined : 'trimmed';
+  }
   if (head === undefined || head.epoch !== position.epoch) return 'epoch_changed';
   if (position.offset > head.offset) return 'ahead';
   if (position.offset < head.firstOffset - 1) return 'trimmed';
@@ -112,6 +117,8 @@ export async function replay(
     head,
   );
   if (problem === undefined && head !== undefined) {
+    // A position from the beginning continues in the epoch the stream has now.
+    if (catchUp.epoch === EMPTY_EPOCH) catchUp.epoch = head.epoch;
     problem = await copy(log, stream, catchUp, target, head.offset);
     if (problem === STOPPED) return;
     if (problem !== undefined) {

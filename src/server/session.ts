@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Disposer } from '../env/index.js';
 import {
   CLOSE_REASON,
+  EMPTY_EPOCH,
   CloseCode,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -333,13 +334,44 @@ export class Session implements ConnectionHandler, SweptSession {
       if (identity.expiresAt !== undefined && identity.expiresAt <= options.clock.now()) {
         return this.close(CloseCode.AUTH_EXPIRED);
       }
-      this.#open(hello, identity, state.queued);
+      const start = await this.#startOf(hello, identity);
+      if (this.#state !== state) return;
+      this.#open(hello, identity, state.queued, start);
     } catch (error) {
       this.fail(error, 'could not open the session');
     }
   }
 
-  #open(hello: HelloFrame, identity: Identity, queued: readonly ClientFrame[]): void {
+  /**
+   * Where the session starts on the user's inbox when the client did not resume it: the
+   * head now. It is read before the session joins the stream's receivers and then replayed
+   * from, so nothing appended in between is missed, and `welcome` tells the client, so its
+   * next reconnect resumes from here (PROTOCOL.md §10.2).
+   */
+  async #startOf(hello: HelloFrame, identity: Identity): Promise<StreamPosition | undefined> {
+    const stream = userStream(identity.userId, identity.tenantId);
+    if (hello.resume?.some((p) => p.stream === stream)) return undefined;
+    const { messageLog, ackStore } = this.context.options;
+    const head = await messageLog.head(stream);
+    // An empty inbox: the session starts from the beginning of whatever comes.
+    if (head === undefined) return { stream, epoch: EMPTY_EPOCH, offset: 0 };
+    // A device owed `requireAck` messages gets them redelivered below the head (see
+    // redelivery.ts); starting it at the head would make its client drop them. It starts
+    // from the redelivered messages instead, which give its client a position.
+    const consumer = { userId: identity.userId, tenantId: identity.tenantId, device: hello.device };
+    const acked = (await ackStore.acked(consumer)).find((p) => p.stream === stream);
+    const after = acked !== undefined && acked.epoch === head.epoch ? acked.offset : 0;
+    const owed = await messageLog.readRequiringAck(stream, after, 1);
+    if (owed !== undefined && owed.messages.length > 0) return undefined;
+    return { stream, epoch: head.epoch, offset: head.offset };
+  }
+
+  #open(
+    hello: HelloFrame,
+    identity: Identity,
+    queued: readonly ClientFrame[],
+    start: StreamPosition | undefined,
+  ): void {
     const { options, registry } = this.context;
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
@@ -363,7 +395,7 @@ export class Session implements ConnectionHandler, SweptSession {
     this.lastSeen = options.clock.now();
     registry.add(this, profile.userStream);
     // Only the user's own inbox resumes here; channels resume with `subscribe.from`.
-    const resume = hello.resume?.find((p) => p.stream === profile.userStream);
+    const resume = hello.resume?.find((p) => p.stream === profile.userStream) ?? start;
     if (resume !== undefined) this.beginCatchUp(resume);
     if (identity.expiresAt !== undefined) {
       this.#cancelTimer = this.context.scope.setDeadline(
@@ -380,6 +412,7 @@ export class Session implements ConnectionHandler, SweptSession {
       pingIntervalMs: options.pingIntervalMs,
       idleTimeoutMs: options.idleTimeoutMs,
       maxFrameBytes: options.maxFrameBytes,
+      ...(start === undefined ? {} : { positions: [start] }),
     });
     if (!welcomed) return;
     this.context.sweep.arm(this.lastSeen);

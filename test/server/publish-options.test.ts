@@ -222,7 +222,10 @@ test('requireAck: an expired message is not redelivered', async () => {
   );
 });
 
-/** A memory log whose requireAck reads wait for `release()`. */
+/**
+ * A memory log whose redelivery reads wait for `release()`. The handshake's own one-message
+ * look-up (does the device owe anything? PROTOCOL.md §10.2) passes ungated and uncounted.
+ */
 function gatedLog(): MessageLog & { release(): void; reads: number } {
   const inner = createMemoryLog();
   let release = (): void => {};
@@ -231,6 +234,7 @@ function gatedLog(): MessageLog & { release(): void; reads: number } {
     ...inner,
     reads: 0,
     async readRequiringAck(stream: string, after: number, limit: number) {
+      if (limit === 1) return inner.readRequiringAck(stream, after, limit);
       log.reads++;
       await gate;
       return inner.readRequiringAck(stream, after, limit);

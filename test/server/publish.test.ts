@@ -71,7 +71,13 @@ test('publish to a list of users', async () => {
 test('channel: subscribe, push, unsubscribe stops pushes', async () => {
   await using fx = await startGateway();
   const { client } = await fx.open('u:alice');
-  assert.deepEqual(await subscribe(client, 'news'), { type: 'reply', id: 's-news', ok: true });
+  // A channel without history: the subscription starts from the beginning (PROTOCOL.md §10.2).
+  assert.deepEqual(await subscribe(client, 'news'), {
+    type: 'reply',
+    id: 's-news',
+    ok: true,
+    data: { position: { stream: 'channel:news', epoch: '', offset: 0 } },
+  });
   assert.deepEqual([...(fx.gateway.sessions()[0]?.channels ?? [])], ['news']);
   const first = await fx.gateway.publish({ to: { channel: 'news' }, data: 'one' });
   assert.equal(first.delivered, 1);
