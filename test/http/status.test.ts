@@ -9,7 +9,7 @@ import { createMemoryAckStore } from '../../src/entries/server.js';
 import type { MessageStatus, RecipientStatus } from '../../src/server/types.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCoreApi } from './core-fixture.js';
-import { API_KEY, fetchJson, startApi } from './fixture.js';
+import { API_KEY, fetchJson, startApi, startApiWith } from './fixture.js';
 
 /** GET the status of `id`; `key: null` sends no Authorization header. */
 function status(base: string, id: string, key: string | null = API_KEY, query = '') {
@@ -54,10 +54,22 @@ describe('GET /api/messages/:id', () => {
   });
 
   it('answers 501 when the gateway does not report message status', async () => {
-    await using api = await startApi();
+    // A gateway of its own (the HTTP API takes any), without messageStatus.
+    await using api = await startApiWith({
+      publish: () => Promise.reject(new Error('unused')),
+      sessions: () => [],
+      disconnect: () => 0,
+      stats: () => ({ sessions: 0 }),
+    });
     const res = await status(api.url, 'some-id');
     assert.equal(res.status, 501);
     assert.equal(errorCode(res.body), 'not_implemented');
+  });
+
+  it('is served by the Node gateway: 404 for an unknown id', async () => {
+    await using api = await startApi();
+    const res = await status(api.url, '0190f0e0-0000-7000-8000-000000000000');
+    assert.equal(res.status, 404);
   });
 
   it('reports deliveredAt per session and ackedAt per device after a raw client acks', async () => {
