@@ -19,17 +19,12 @@ import {
   type ReceiptRetentionOptions,
 } from '../storage/types.js';
 import {
-  createCommitter,
+  onConnection,
   type CommitOptions,
   type Committer,
   type CommitParticipant,
 } from './sqlite-commit.js';
-import {
-  openDatabase,
-  prepareDatabase,
-  type SqliteDatabase,
-  type SqliteOpenOptions,
-} from './sqlite-driver.js';
+import type { SqliteDatabase, SqliteOpenOptions } from './sqlite-driver.js';
 import { query, StoreClosedError } from './sqlite-errors.js';
 
 /** Options of the ack store itself, whatever connection it uses. */
@@ -90,22 +85,9 @@ function fromKey(key: string): AckConsumer {
  * Throws {@link StoreOpenError} when the database cannot be used.
  */
 export function createSqliteAckStore(options: SqliteAckStoreOptions): AckStore {
-  if (options.db !== undefined) {
-    prepareDatabase(options.db);
-    const committer = createCommitter(options.db, options);
-    return attachSqliteAckStore(options.db, committer, options, () => committer.dispose());
-  }
-  const db = openDatabase(options);
-  try {
-    const committer = createCommitter(db, options);
-    return attachSqliteAckStore(db, committer, options, () => {
-      committer.dispose();
-      db.close();
-    });
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  return onConnection(options, (db, committer, release) =>
+    attachSqliteAckStore(db, committer, options, release),
+  );
 }
 
 /** The ack store over a prepared connection and a commit scheduler it may share. */

@@ -16,7 +16,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { InvalidOptionError } from '../protocol/index.js';
-import type { SqliteDatabase } from './sqlite-driver.js';
+import {
+  openDatabase,
+  prepareDatabase,
+  type SqliteDatabase,
+  type SqliteOpenOptions,
+} from './sqlite-driver.js';
 import { StoreWriteError } from './sqlite-errors.js';
 
 /** Default of {@link CommitOptions.commitIntervalMs}: commit on the next macrotask. */
@@ -182,4 +187,31 @@ export function createCommitter(db: SqliteDatabase, options: CommitOptions = {})
       cancel = undefined;
     },
   };
+}
+
+/**
+ * Build a store on its own connection (`path`) or on a caller's open one (`db`), with a
+ * commit scheduler of its own. `release`, handed to `attach`, disposes the scheduler and —
+ * only when the connection is the store's own — closes it.
+ */
+export function onConnection<T>(
+  options: ({ readonly db: SqliteDatabase } | SqliteOpenOptions) & CommitOptions,
+  attach: (db: SqliteDatabase, committer: Committer, release: () => void) => T,
+): T {
+  if ('db' in options && options.db !== undefined) {
+    prepareDatabase(options.db);
+    const committer = createCommitter(options.db, options);
+    return attach(options.db, committer, () => committer.dispose());
+  }
+  const db = openDatabase(options as SqliteOpenOptions);
+  try {
+    const committer = createCommitter(db, options);
+    return attach(db, committer, () => {
+      committer.dispose();
+      db.close();
+    });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }

@@ -23,17 +23,12 @@ import type {
   RetentionOptions,
 } from '../storage/types.js';
 import {
-  createCommitter,
+  onConnection,
   type CommitOptions,
   type Committer,
   type CommitParticipant,
 } from './sqlite-commit.js';
-import {
-  openDatabase,
-  prepareDatabase,
-  type SqliteDatabase,
-  type SqliteOpenOptions,
-} from './sqlite-driver.js';
+import type { SqliteDatabase, SqliteOpenOptions } from './sqlite-driver.js';
 import { query, StoreClosedError } from './sqlite-errors.js';
 import { createSqliteRecords } from './sqlite-records.js';
 import { createRetention, type StreamRow } from './sqlite-retention.js';
@@ -124,22 +119,9 @@ function toMessage(r: MessageRow): LoggedMessage {
  * Throws {@link StoreOpenError} when the database cannot be used.
  */
 export function createSqliteLog(options: SqliteLogOptions): MessageLog {
-  if (options.db !== undefined) {
-    prepareDatabase(options.db);
-    const committer = createCommitter(options.db, options);
-    return attachSqliteLog(options.db, committer, options, () => committer.dispose());
-  }
-  const db = openDatabase(options);
-  try {
-    const committer = createCommitter(db, options);
-    return attachSqliteLog(db, committer, options, () => {
-      committer.dispose();
-      db.close();
-    });
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  return onConnection(options, (db, committer, release) =>
+    attachSqliteLog(db, committer, options, release),
+  );
 }
 
 /**
