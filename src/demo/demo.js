@@ -1,6 +1,6 @@
-// The Lifeline demo page: one client, its live state, the messages it receives, and forms
-// to publish and subscribe. Plain DOM code; every text from the network goes through
-// `textContent`, never through HTML.
+// The Lifeline demo page: one client, its live state and transport, the messages it
+// receives with their positions and acknowledgements, and forms to publish and subscribe.
+// Plain DOM code; every text from the network goes through `textContent`, never HTML.
 /* global document, window, location */
 import * as Lifeline from '/lifeline.js';
 
@@ -11,6 +11,7 @@ const ui = {
   connectForm: $('connect-form'),
   user: $('user'),
   state: $('state'),
+  transport: $('transport'),
   stateDetail: $('state-detail'),
   close: $('close'),
   reconnect: $('reconnect'),
@@ -25,11 +26,23 @@ const ui = {
   publishResult: $('publish-result'),
   messages: $('messages'),
   messageCount: $('message-count'),
+  acks: $('acks'),
   log: $('log'),
 };
 
-/** Most messages and log lines kept on the page. */
+/** Most messages, acks and log lines kept on the page. */
 const MAX_ROWS = 200;
+/** Ack status is asked of the gateway this long after the client's ack window closed, in ms. */
+const ACK_CHECK_MARGIN_MS = 1500;
+/** Then again at this interval while it is not acknowledged, in ms. */
+const ACK_CHECK_INTERVAL_MS = 2000;
+/** Status requests per stream before the page stops asking (the next message asks again). */
+const MAX_ACK_CHECKS = 5;
+/** `?fallback=` values the page passes on to the client. */
+const FALLBACK_MODES = ['auto', 'immediate', 'never'];
+
+/** This tab, as the gateway sees it: `hello.device`, echoed in the message status. */
+const device = `demo-${crypto.randomUUID().slice(0, 8)}`;
 
 let config = null;
 let client = null;
@@ -38,6 +51,8 @@ let unsubscribers = [];
 const subscriptions = new Map();
 let countdown = null;
 let messageCount = 0;
+/** Stream → { rows: messages not yet known acked, timer, checks }. */
+const unacked = new Map();
 
 // ------------------------------------------------------------------ server endpoints
 
@@ -61,15 +76,13 @@ async function fetchToken(user) {
   return body.token;
 }
 
-async function publish(to, data) {
+/** A request to the HTTP API with the dev server's key; a 401 reloads the key once. */
+async function api(path, init = {}) {
   const send = () =>
-    fetch('/api/publish', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${config?.apiKey ?? ''}`,
-      },
-      body: JSON.stringify({ to, data }),
+    fetch(path, {
+      ...init,
+      cache: 'no-store',
+      headers: { ...init.headers, authorization: `Bearer ${config?.apiKey ?? ''}` },
     });
   let res = await send();
   if (res.status === 401) {
@@ -78,8 +91,20 @@ async function publish(to, data) {
     res = await send();
   }
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.error?.message ?? `publish failed (${res.status})`);
+  if (!res.ok) throw new Error(body.error?.message ?? `${path} failed (${res.status})`);
   return body;
+}
+
+function publish(to, data) {
+  return api('/api/publish', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ to, data }),
+  });
+}
+
+function messageStatus(id) {
+  return api(`/api/messages/${encodeURIComponent(id)}`);
 }
 
 // ------------------------------------------------------------------ rendering
@@ -89,9 +114,14 @@ function addRow(list, row) {
   while (list.children.length > MAX_ROWS) list.lastElementChild.remove();
 }
 
+function time(ms = Date.now()) {
+  const d = new Date(ms);
+  return `${d.toLocaleTimeString()}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+}
+
 function log(text, isError = false) {
   const li = document.createElement('li');
-  li.textContent = `${new Date().toLocaleTimeString()}  ${text}`;
+  li.textContent = `${time()}  ${text}`;
   if (isError) li.className = 'error';
   addRow(ui.log, li);
 }
@@ -133,6 +163,10 @@ function renderState() {
   const state = client?.state ?? { kind: 'idle' };
   ui.state.dataset.kind = state.kind;
   ui.state.textContent = state.kind;
+  // The transport in use, or being tried; none between attempts.
+  const transport = state.kind === 'open' || state.kind === 'connecting' ? state.transport : '';
+  ui.transport.dataset.transport = transport;
+  ui.transport.textContent = transport === '' ? '—' : transport;
   ui.stateDetail.textContent = describeState(state);
   ui.close.disabled = client === null || state.kind === 'closed' || state.kind === 'idle';
   ui.reconnect.disabled = client === null;
@@ -141,21 +175,30 @@ function renderState() {
   if (state.kind === 'reconnecting') countdown = window.setTimeout(renderState, 250);
 }
 
+function span(text, className) {
+  const element = document.createElement('span');
+  element.textContent = text;
+  if (className !== undefined) element.className = className;
+  return element;
+}
+
 function renderMessage(message) {
   const li = document.createElement('li');
   li.dataset.stream = message.stream;
+  li.dataset.offset = String(message.offset);
+  li.dataset.id = message.id;
   const meta = document.createElement('div');
   meta.className = 'meta';
-  for (const text of [
-    message.stream,
-    `offset ${message.offset}`,
-    new Date(message.publishedAt).toLocaleTimeString(),
-    `id ${message.id}`,
-  ]) {
-    const span = document.createElement('span');
-    span.textContent = text;
-    meta.append(span);
-  }
+  const ack = span('not acked yet', 'ack');
+  ack.dataset.ack = 'pending';
+  meta.append(
+    span(message.stream, 'stream'),
+    span(`offset ${message.offset}`, 'offset'),
+    span(`epoch ${message.epoch.slice(0, 8)}`),
+    span(time(message.publishedAt)),
+    ack,
+  );
+  meta.title = `message ${message.id}`;
   const data = document.createElement('pre');
   data.className = 'data';
   data.textContent =
@@ -164,12 +207,11 @@ function renderMessage(message) {
   addRow(ui.messages, li);
   messageCount += 1;
   ui.messageCount.textContent = String(messageCount);
+  awaitAck(message, ack);
 }
 
 function renderChannel(channel) {
   const li = document.createElement('li');
-  const name = document.createElement('span');
-  name.textContent = channel;
   const remove = document.createElement('button');
   remove.type = 'button';
   remove.className = 'link';
@@ -184,8 +226,80 @@ function renderChannel(channel) {
       .then(() => log(`unsubscribed from ${channel}`))
       .catch((error) => log(`unsubscribe ${channel}: ${error.message}`, true));
   });
-  li.append(name, remove);
+  li.append(span(channel), remove);
   ui.channels.append(li);
+}
+
+// ------------------------------------------------------------------ acknowledgements
+//
+// The client acknowledges a message once the page has it, cumulatively per stream and in
+// windows (`ackDelayMs`, longer for channels). The gateway records when each ack arrived
+// and reports it in `GET /api/messages/:id`; acking offset n covers everything before it,
+// so the page asks only about the newest unacknowledged message of each stream.
+
+function awaitAck(message, badge) {
+  let entry = unacked.get(message.stream);
+  if (entry === undefined) {
+    entry = { rows: [], timer: null, checks: 0 };
+    unacked.set(message.stream, entry);
+  }
+  entry.rows.push({ message, badge });
+  entry.checks = 0;
+  const windowMs = message.stream.startsWith('channel:')
+    ? Lifeline.DEFAULT_CHANNEL_ACK_DELAY_MS
+    : Lifeline.DEFAULT_ACK_DELAY_MS;
+  scheduleAckCheck(message.stream, entry, windowMs + ACK_CHECK_MARGIN_MS);
+}
+
+function scheduleAckCheck(stream, entry, delayMs) {
+  if (entry.timer !== null) window.clearTimeout(entry.timer);
+  entry.timer = window.setTimeout(() => {
+    entry.timer = null;
+    checkAck(stream, entry).catch((error) => log(`ack status: ${error.message}`, true));
+  }, delayMs);
+}
+
+/** This tab's entry among a message's recipients. */
+function ownReceipt(status, stream) {
+  const session = client?.state.kind === 'open' ? client.state.session.id : undefined;
+  return status.recipients.find(
+    (r) => r.stream === stream && r.acked && (r.device === device || r.session === session),
+  );
+}
+
+async function checkAck(stream, entry) {
+  const newest = entry.rows.at(-1);
+  if (newest === undefined) return;
+  entry.checks += 1;
+  const status = await messageStatus(newest.message.id);
+  const receipt = ownReceipt(status, stream);
+  if (receipt === undefined) {
+    if (entry.checks < MAX_ACK_CHECKS) scheduleAckCheck(stream, entry, ACK_CHECK_INTERVAL_MS);
+    else for (const { badge } of entry.rows) badge.textContent = 'no ack seen';
+    return;
+  }
+  // Everything up to the newest row of this epoch is covered by the same cumulative ack.
+  const { epoch, offset } = newest.message;
+  const covered = entry.rows.filter((r) => r.message.epoch === epoch && r.message.offset <= offset);
+  entry.rows = entry.rows.filter((r) => !covered.includes(r));
+  const at = receipt.ackedAt === undefined ? 'acked' : `acked ${time(receipt.ackedAt)}`;
+  for (const { badge } of covered) {
+    badge.dataset.ack = 'acked';
+    badge.textContent = at;
+  }
+  const first = covered[0]?.message.offset ?? offset;
+  const range = first === offset ? `offset ${offset}` : `offsets ${first}–${offset}`;
+  const li = document.createElement('li');
+  li.dataset.stream = stream;
+  li.textContent = `${receipt.ackedAt === undefined ? '' : time(receipt.ackedAt)}  ${stream} ${range}`;
+  addRow(ui.acks, li);
+}
+
+function forgetAcks() {
+  for (const entry of unacked.values()) {
+    if (entry.timer !== null) window.clearTimeout(entry.timer);
+  }
+  unacked.clear();
 }
 
 // ------------------------------------------------------------------ client lifecycle
@@ -197,26 +311,44 @@ async function disposeClient() {
   client = null;
   subscriptions.clear();
   ui.channels.replaceChildren();
+  forgetAcks();
   if (old !== null) await old.close();
+}
+
+/** `?fallback=immediate` (or `never`) from the page address, else the client's default. */
+function fallbackMode() {
+  const wanted = new URLSearchParams(location.search).get('fallback');
+  return FALLBACK_MODES.includes(wanted) ? wanted : undefined;
 }
 
 async function connect(user) {
   await disposeClient();
   const { path } = config ?? (await loadConfig());
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const fallback = fallbackMode();
   client = Lifeline.createClient({
     url: `${scheme}://${location.host}${path}`,
     // Called before every attempt, so a restarted server's new secret is picked up.
     token: () => fetchToken(user),
+    device,
     // Short waits keep the demo lively when the server restarts.
     maxReconnectDelayMs: 5000,
+    ...(fallback === undefined ? {} : { fallback }),
   });
+  let transport = '';
   unsubscribers.push(
     client.on('state', ({ to }) => {
       log(`state → ${to.kind}${to.kind === 'open' ? '' : ` ${describeState(to)}`}`);
+      if (to.kind === 'open' && to.transport !== transport) {
+        if (transport !== '') log(`transport ${transport} → ${to.transport}`);
+        transport = to.transport;
+      }
       renderState();
     }),
     client.on('message', renderMessage),
+    client.on('resync', (event) =>
+      log(`resync ${event.stream} (${event.reason}): earlier messages are gone`, true),
+    ),
     client.on('error', (error) => log(`${error.code ?? 'error'}: ${error.message}`, true)),
   );
   renderState();
@@ -270,16 +402,12 @@ ui.publishForm.addEventListener('submit', (event) => {
   ui.publishResult.textContent = 'publishing…';
   publish(to, data)
     .then((result) => {
-      ui.publishResult.textContent = `${result.id}: delivered to ${result.delivered} session(s)`;
+      const where = result.positions.map((p) => `${p.stream} offset ${p.offset}`).join(', ');
+      ui.publishResult.textContent = `stored at ${where}; delivered to ${result.delivered} session(s)`;
     })
     .catch((error) => {
       ui.publishResult.textContent = error.message;
     });
-});
-
-// Close on purpose when the page goes away, so the gateway stops pushing at once.
-window.addEventListener('pagehide', () => {
-  client?.close();
 });
 
 loadConfig().then(
