@@ -12,8 +12,12 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 /** The Chromium binary; `LIFELINE_CHROMIUM` overrides it. */
 export const CHROMIUM_PATH = process.env['LIFELINE_CHROMIUM'] ?? '/usr/bin/chromium';
 
-/** Where failure screenshots go (ignored by git). */
-export const RESULTS_DIR = 'test-results';
+/**
+ * Where failure screenshots go: `LIFELINE_SCREENSHOT_DIR`, else a folder in the system's
+ * temp directory. The path of each one is printed.
+ */
+export const SCREENSHOT_DIR =
+  process.env['LIFELINE_SCREENSHOT_DIR'] ?? join(tmpdir(), 'lifeline-screenshots');
 
 // Headless, no sandbox (containers run as root), and no background traffic of its own,
 // so a test sees only the requests the page makes.
@@ -38,7 +42,10 @@ export interface BrowserFixture extends AsyncDisposable {
    * request here, which is expected while a test has the server down.
    */
   readonly consoleErrors: readonly string[];
-  /** Run `fn`; when it throws, save a screenshot as `test-results/<name>.png` first. */
+  /**
+   * Run `fn`; when it throws, save a full-page screenshot as `<SCREENSHOT_DIR>/<name>.png`,
+   * print its path and the page's own event log, then rethrow.
+   */
   screenshotOnFailure<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
@@ -81,12 +88,18 @@ export async function launchBrowser(): Promise<BrowserFixture> {
       try {
         return await fn();
       } catch (error) {
-        await mkdir(RESULTS_DIR, { recursive: true });
-        const path = join(RESULTS_DIR, `${name.replace(/[^\w.-]+/g, '-')}.png`);
+        await mkdir(SCREENSHOT_DIR, { recursive: true });
+        const path = join(SCREENSHOT_DIR, `${name.replace(/[^\w.-]+/g, '-')}.png`);
         await page.screenshot({ path, fullPage: true, timeout: 5_000 }).then(
           () => console.error(`screenshot saved to ${path}`),
           (shotError: unknown) => console.error(`no screenshot: ${String(shotError)}`),
         );
+        // The demo page logs its state changes and errors in `#log`, newest first.
+        const events = await page
+          .locator('#log li')
+          .allTextContents()
+          .catch(() => []);
+        if (events.length > 0) console.error(`page events:\n  ${events.join('\n  ')}`);
         throw error;
       }
     },
