@@ -3,7 +3,12 @@
 //
 //   dist/browser/lifeline.js            ESM, minified, for <script type="module"> / bundlers
 //   dist/browser/lifeline.iife.min.js   IIFE defining the global `Lifeline`, for a plain <script>
+//   dist/browser/lifeline.dev.js        ESM, readable, with development messages and checks
 //   dist/browser/size.json              { bytes, gzipBytes } of lifeline.js (minified, gzip -9)
+//
+// The minified bundles are production builds: `LIFELINE_DEV` is defined as false, which
+// drops long error messages and the self-checks of outgoing frames (see src/env/dev.ts).
+// Error classes, codes and behaviour are the same in both.
 //   dist/demo/                          the demo page served by `lifeline serve`
 import { spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
@@ -58,6 +63,7 @@ async function bundle(format, outfile, extra = {}) {
     outfile,
     bundle: true,
     minify: true,
+    define: { LIFELINE_DEV: 'false' },
     format,
     platform: 'browser',
     target: 'es2020',
@@ -87,6 +93,10 @@ mkdirSync(BROWSER_DIR, { recursive: true });
 try {
   await bundle('esm', `${BROWSER_DIR}/lifeline.js`);
   await bundle('iife', `${BROWSER_DIR}/lifeline.iife.min.js`, { globalName: 'Lifeline' });
+  await bundle('esm', `${BROWSER_DIR}/lifeline.dev.js`, {
+    minify: false,
+    define: { LIFELINE_DEV: 'true' },
+  });
 } catch {
   // esbuild has already printed the errors.
   console.error('build: the browser bundle failed');

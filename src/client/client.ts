@@ -1,8 +1,8 @@
 /**
  * `createClient()`: the connection engine. This file only orchestrates; each concern lives
- * in its own module (state, heartbeat, reconnect policy, outbox, subscriptions, delivery
- * of pushes — positions, gap repair, resync, batching, acks — persisted positions,
- * transports).
+ * in its own module (state, heartbeat, reconnect policy, transport policy and WebSocket
+ * probes, outbox, subscriptions, delivery of pushes — positions, gap repair, resync,
+ * batching, acks — persisted positions, transports, the wire codec).
  *
  * Two rules hold the design together:
  * - Every state change goes through `transition_()`, which releases what the old state
@@ -11,25 +11,24 @@
  *   between reconnecting, closing for good and giving up.
  */
 import {
-  CLOSE_REASON,
   CloseCode,
   MAX_TOKEN_LENGTH,
   PROTOCOL_VERSION,
-  decodeServerFrame,
-  encodeClientFrame,
-  encodeServerFrame,
   errorFromClose,
   InvalidOptionError,
+  ProtocolError,
+  CHANNEL_PATTERN,
+  MAX_NAME_LENGTH,
   type LifelineError,
   type PublishTarget,
   type ServerFrame,
   type WelcomeFrame,
 } from '../protocol/index.js';
-import { Scope } from '../env/index.js';
+import { DEV, Scope, type PageEvent } from '../env/index.js';
 import { Delivery } from './delivery.js';
 import { Emitter } from './emitter.js';
-import { Probe, type ProbeEvent } from './fallback-probe.js';
-import { TransportMemory, canFallBack, initialTransport, type FallbackPolicy } from './fallback.js';
+import { startProbe, type Probe, type ProbeEvent } from './fallback-probe.js';
+import { TransportMemory, TransportPolicy, canFallBack } from './fallback.js';
 import * as failure from './failures.js';
 import { Heartbeat } from './heartbeat.js';
 import { createLink, type Link } from './link.js';
@@ -52,7 +51,7 @@ import {
 } from './state.js';
 import { Subscriptions, type Subscription } from './subscriptions.js';
 import { pollingTransport } from './transports/polling.js';
-import type { Transport, TransportFactory, TransportKind } from './transports/transport.js';
+import type { TransportFactory, TransportHandlers, TransportKind } from './transports/transport.js';
 import { webSocketTransport } from './transports/websocket.js';
 import type {
   ClientEvents,
@@ -61,6 +60,7 @@ import type {
   RequestOptions,
   SendResult,
 } from './types.js';
+import { decodeServerFrame, encodeClientFrame } from './wire.js';
 
 /** Create a client. Validates `options` (throws `InvalidOptionError`, `UnsupportedError`). */
 export function createClient(options: ClientOptions): LifelineClient {
@@ -83,20 +83,19 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+/** A publish target the gateway accepts: exactly one of a user name or a channel name. */
+function isTarget(to: unknown): to is PublishTarget {
+  const { user, channel } = (to ?? {}) as { user?: unknown; channel?: unknown };
+  return typeof user === 'string'
+    ? channel === undefined && user !== '' && user.length <= MAX_NAME_LENGTH
+    : typeof channel === 'string' && CHANNEL_PATTERN.test(channel);
+}
+
 class Client implements LifelineClient {
   private readonly options_: ResolvedOptions;
   private readonly policy_: ReconnectPolicy;
   private readonly factories_: Partial<Record<TransportKind, TransportFactory>> = {};
-  /** The transport the next connection attempt uses. */
-  private kind_: TransportKind;
-  private readonly fallback_: FallbackPolicy;
-  private readonly memory_: TransportMemory | null;
-  /** The remembered outcome was read (once, before the first attempt). */
-  private recalled_ = false;
-  /** Consecutive WebSocket attempts that did not reach `welcome`. */
-  private socketFailures_ = 0;
-  /** Consecutive failed WebSocket probes while on polling. */
-  private probeFailures_ = 0;
+  private readonly transport_: TransportPolicy;
   private readonly scope_: Scope;
   private readonly events_ = new Emitter<ClientEvents>();
   private readonly cell_: StateCell;
@@ -113,39 +112,46 @@ class Client implements LifelineClient {
   private generation_ = 0;
   private ready_: Deferred | null = null;
   private maxFrameBytes_ = DEFAULT_MAX_FRAME_BYTES;
+  /** Stops the page lifecycle listener; set while the client is not idle or terminal. */
+  private unwatchPage_: (() => void) | null = null;
 
   constructor(options: ResolvedOptions) {
     this.options_ = options;
+    const { storage, clock, random } = options;
     this.policy_ = {
       minDelayMs: options.minReconnectDelayMs,
       maxDelayMs: options.maxReconnectDelayMs,
       maxAttempts: options.maxReconnectAttempts,
-      random: options.random,
+      random,
       refreshableToken: typeof options.token === 'function',
     };
     if (options.WebSocket !== undefined)
       this.factories_.websocket = webSocketTransport(options.WebSocket);
     if (options.request !== undefined) this.factories_.polling = pollingTransport(options.request);
-    this.fallback_ = {
-      transports: options.transports,
-      mode: options.fallback,
+    const mode = options.fallback;
+    const { transports } = options;
+    this.transport_ = new TransportPolicy({
+      transports,
+      mode,
       afterFailures: options.fallbackAfterFailures,
-    };
-    this.kind_ = initialTransport(this.fallback_, false);
-    this.memory_ =
-      options.storage === undefined ||
-      options.transportMemoryMs === 0 ||
-      !canFallBack(this.fallback_)
-        ? null
-        : new TransportMemory(
-            options.storage,
-            `${TRANSPORT_MEMORY_KEY_PREFIX}${options.url}`,
-            options.transportMemoryMs,
-            () => options.clock.now(),
-          );
-    this.scope_ = new Scope(options.clock);
+      afterMs: options.fallbackAfterMs,
+      probeIntervalMs: options.probeIntervalMs,
+      maxProbeIntervalMs: options.maxProbeIntervalMs,
+      memory:
+        storage === undefined ||
+        options.transportMemoryMs === 0 ||
+        !canFallBack({ transports, mode })
+          ? null
+          : new TransportMemory(
+              storage,
+              TRANSPORT_MEMORY_KEY_PREFIX + options.url,
+              options.transportMemoryMs,
+              () => clock.now(),
+            ),
+    });
+    this.scope_ = new Scope(clock);
     this.cell_ = new StateCell(this.scope_, (change) => this.events_.emit('state', change));
-    const nextId = idSource(options.random);
+    const nextId = idSource(random);
     const report = (error: LifelineError): void => this.events_.emit('error', error);
     this.outbox_ = new Outbox(this.scope_, { ...options.outbox, nextId });
     const delivery = new Delivery(this.scope_, this.events_, {
@@ -163,14 +169,13 @@ class Client implements LifelineClient {
       report,
       timeoutMs: options.requestTimeoutMs,
     });
-    const { storage, storageKey, storageSaveDelayMs } = options;
     this.persisted_ =
       storage === undefined
         ? null
         : new PersistedPositions(this.scope_.child(), {
             storage,
-            key: storageKey,
-            saveDelayMs: storageSaveDelayMs,
+            key: options.storageKey,
+            saveDelayMs: options.storageSaveDelayMs,
             snapshot: () => delivery.delivered.latest(),
             report,
           });
@@ -185,7 +190,8 @@ class Client implements LifelineClient {
     const state = this.cell_.current;
     if (state.kind === 'open') return Promise.resolve();
     const ready = (this.ready_ ??= deferred());
-    if (state.kind === 'idle' || isTerminal(state)) this.begin_();
+    if (state.kind === 'suspended') this.attempt_(0);
+    else if (state.kind === 'idle' || isTerminal(state)) this.begin_();
     return ready.promise;
   }
 
@@ -212,20 +218,18 @@ class Client implements LifelineClient {
     return this.events_.on(event, listener);
   }
 
-  request(data: unknown, options: RequestOptions = {}): Promise<unknown> {
-    return this.request_(data, options);
-  }
-
-  private request_(
+  request(
     data: unknown,
-    options: RequestOptions,
+    options: RequestOptions = {},
     frame?: (id: string, data: unknown) => OutboxFrame,
   ): Promise<unknown> {
     const state = this.cell_.current;
     if (isTerminal(state)) return Promise.reject(terminalError(state));
     const timeoutMs = options.timeoutMs ?? this.options_.requestTimeoutMs;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
-      return Promise.reject(new InvalidOptionError('timeoutMs must be a finite number > 0'));
+      return Promise.reject(
+        new InvalidOptionError(DEV ? 'timeoutMs must be a finite number > 0' : 'timeoutMs'),
+      );
     return new Promise((resolve, reject) => {
       try {
         this.outbox_.add(data, { resolve, reject }, timeoutMs, frame);
@@ -236,13 +240,17 @@ class Client implements LifelineClient {
   }
 
   publish(to: PublishTarget, data: unknown, options: RequestOptions = {}): Promise<PublishReceipt> {
-    const build = (id: string, body: unknown): OutboxFrame => ({
+    if (!isTarget(to))
+      return Promise.reject(
+        new ProtocolError(DEV ? 'publish.to must be { user } or { channel }' : 'publish.to'),
+      );
+    const target = 'user' in to ? { user: to.user } : { channel: to.channel };
+    return this.request(data, options, (id, body) => ({
       type: 'publish',
       id,
-      to,
+      to: target,
       data: body,
-    });
-    return this.request_(data, options, build) as Promise<PublishReceipt>;
+    })) as Promise<PublishReceipt>;
   }
 
   send(data: unknown): SendResult {
@@ -271,16 +279,19 @@ class Client implements LifelineClient {
   /** The only place the state changes. Returns false when a listener already moved on. */
   private transition_(to: ConnectionState): boolean {
     if (to.kind !== 'open') this.dropLink_();
-    const ready = to.kind === 'open' || isTerminal(to) ? this.ready_ : null;
+    const terminal = isTerminal(to);
+    const ready = to.kind === 'open' || terminal ? this.ready_ : null;
     if (ready !== null) this.ready_ = null;
-    if (isTerminal(to)) {
+    if (terminal) {
+      this.unwatchPage_?.();
+      this.unwatchPage_ = null;
       // Messages already received reach the application even when the client ends.
       this.delivery_.flush();
       this.outbox_.rejectAll(terminalError(to));
     }
     const current = this.cell_.transition(to);
     if (ready !== null) {
-      if (isTerminal(to)) ready.reject(terminalError(to));
+      if (terminal) ready.reject(terminalError(to));
       else ready.resolve();
     }
     return current;
@@ -302,23 +313,37 @@ class Client implements LifelineClient {
     return link.generation === this.generation_ && this.link_ === link;
   }
 
+  // ------------------------------------------------------------------ page lifecycle
+
+  /**
+   * The page reports; like every other signal, nothing here reconnects on its own account
+   * except coming back from the back/forward cache, which resumes what `pagehide` paused.
+   */
+  private paged_(event: PageEvent): void {
+    const state = this.cell_.current;
+    if (event.type === 'visible') {
+      // Timers of a hidden page are throttled: check now what they would have checked.
+      if (state.kind === 'open') this.checkLiveness();
+      else if (state.kind === 'reconnecting' && state.retryAt <= this.options_.clock.now())
+        this.attempt_(state.attempt);
+    } else if (event.type === 'pagehide') {
+      if (state.kind === 'suspended' || isTerminal(state)) return;
+      // Close cleanly (1000) with acks sent and positions saved; the outbox and the
+      // subscriptions wait for `pageshow`.
+      this.delivery_.flush();
+      this.transition_({ kind: 'suspended' });
+    } else if (event.persisted && state.kind === 'suspended') {
+      this.attempt_(0);
+    }
+  }
+
   // ------------------------------------------------------------------ connecting
 
   /** The first attempt, once the remembered transport outcome (if any) was read. */
   private begin_(): void {
-    const memory = this.memory_;
-    if (memory === null || this.recalled_) return this.attempt_(0);
-    this.recalled_ = true;
-    const recalled = memory.recall();
-    const apply = (failing: boolean): void => {
-      if (failing) this.kind_ = initialTransport(this.fallback_, true);
-    };
-    if (typeof recalled === 'boolean') {
-      apply(recalled);
-      return this.attempt_(0);
-    }
-    void recalled.then((failing) => {
-      apply(failing);
+    const recalling = this.transport_.recall();
+    if (recalling === undefined) return this.attempt_(0);
+    void recalling.then(() => {
       // Still wanted: connect() is pending and nothing else started an attempt.
       if (this.ready_ !== null && this.link_ === null && !isTerminal(this.cell_.current))
         this.attempt_(0);
@@ -326,32 +351,34 @@ class Client implements LifelineClient {
   }
 
   private attempt_(attempt: number): void {
-    if (!this.transition_({ kind: 'connecting', attempt, transport: this.kind_ })) return;
-    const link = createLink(++this.generation_, attempt, this.scope_.child());
+    const kind = this.transport_.transport;
+    if (!this.transition_({ kind: 'connecting', attempt, transport: kind })) return;
+    const { page, connectTimeoutMs, network } = this.options_;
+    if (page !== undefined && this.unwatchPage_ === null)
+      this.unwatchPage_ = page.subscribe((event) => this.paged_(event));
+    const link = createLink(++this.generation_, attempt, kind, this.scope_.child());
     this.link_ = link;
     // The token counts against the timeout too: a hung token provider must not stall us.
-    const { connectTimeoutMs, network } = this.options_;
-    this.cell_.scope.setTimeout(
+    const timers = this.cell_.scope;
+    timers.setTimeout(
       () => this.abort_(link, failure.connectTimedOut(connectTimeoutMs)),
       connectTimeoutMs,
     );
-    if (network !== undefined) {
+    if (network !== undefined)
       link.scope.listen(network, 'offline', () => this.abort_(link, failure.wentOffline()));
-    }
-    if (this.kind_ === 'websocket' && canFallBack(this.fallback_)) {
-      // A socket that is not open in time (a proxy that swallows frames) counts as failed
-      // and sends the client to polling at once.
-      const { fallbackAfterMs } = this.options_;
-      this.cell_.scope.setTimeout(() => {
-        this.fallBack_();
-        this.abort_(link, failure.connectTimedOut(fallbackAfterMs));
-      }, fallbackAfterMs);
-    }
+    // A socket that is not open in time (a proxy that swallows frames) counts as failed
+    // and sends the client to polling at once.
+    const fallbackMs = this.transport_.attemptTimeoutMs;
+    if (fallbackMs !== undefined)
+      timers.setTimeout(() => {
+        this.transport_.timedOut();
+        this.abort_(link, failure.connectTimedOut(fallbackMs));
+      }, fallbackMs);
     const restoring = this.restore_();
-    if (restoring === null) this.authorize_(link);
+    if (restoring === null) void this.authorize_(link);
     else
       void restoring.then(() => {
-        if (this.isCurrent_(link)) this.authorize_(link);
+        if (this.isCurrent_(link)) void this.authorize_(link);
       });
   }
 
@@ -367,109 +394,94 @@ class Client implements LifelineClient {
     return this.restoring_;
   }
 
-  private authorize_(link: Link): void {
-    const token = this.options_.token;
-    if (typeof token === 'function') void this.fetchToken_(link, token);
-    else this.openLink_(link, token);
-  }
-
-  private async fetchToken_(link: Link, provide: () => string | Promise<string>): Promise<void> {
-    let token: unknown;
-    try {
-      token = await provide();
-    } catch (cause) {
-      this.lost_(link, failure.tokenFailed(cause));
-      return;
+  private async authorize_(link: Link): Promise<void> {
+    const source = this.options_.token;
+    let token: unknown = source;
+    if (typeof source === 'function') {
+      try {
+        token = await source();
+      } catch (cause) {
+        return this.lost_(link, failure.tokenFailed(cause));
+      }
+      if (!this.isCurrent_(link)) return;
+      if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH)
+        return this.lost_(link, failure.tokenFailed());
     }
-    if (!this.isCurrent_(link)) return;
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
-      this.lost_(link, failure.tokenFailed());
-      return;
-    }
-    this.openLink_(link, token);
+    this.openLink_(link, token as string | undefined);
   }
 
   private openLink_(link: Link, token: string | undefined): void {
-    let transport: Transport;
-    const open = this.factories_[this.kind_];
+    const open = this.factories_[link.kind];
     try {
-      if (open === undefined) throw new Error(`no ${this.kind_} transport`);
-      transport = open(this.options_.url, {
-        opened: () => this.hello_(link, token),
-        received: (text) => this.received_(link, text),
-        malformed: (detail) => this.abort_(link, failure.protocolViolation(detail)),
-        closed: (code, reason) => this.lost_(link, errorFromClose(code, reason)),
-      });
+      if (open === undefined) throw new Error(link.kind);
+      const transport = open(
+        this.options_.url,
+        this.handlers_(link, () => this.hello_(link, token)),
+      );
+      link.transport = transport;
+      link.scope.add(() =>
+        transport.close(CloseCode.NORMAL, failure.closeReason(CloseCode.NORMAL)),
+      );
     } catch (cause) {
       this.lost_(link, failure.socketNotCreated(cause));
-      return;
     }
-    link.transport = transport;
-    link.scope.add(() => transport.close(CloseCode.NORMAL, CLOSE_REASON[CloseCode.NORMAL]));
   }
 
-  // ------------------------------------------------------------------ fallback
-
-  /** Carry on over polling: WebSocket does not get through. */
-  private fallBack_(): void {
-    if (this.kind_ === 'polling' || !canFallBack(this.fallback_)) return;
-    this.kind_ = 'polling';
-    this.probeFailures_ = 0;
-    this.memory_?.remember(true);
+  /** What a transport (or a promoted probe) reports about `link`. */
+  private handlers_(link: Link, opened: () => void): TransportHandlers {
+    return {
+      opened,
+      received: (text) => this.received_(link, text),
+      malformed: (detail) => this.abort_(link, failure.protocolViolation(detail)),
+      closed: (code, reason) => this.lost_(link, errorFromClose(code, reason)),
+    };
   }
 
-  /** While open on polling: try WebSocket again after a delay that doubles per failed probe. */
+  private helloText_(token: string | undefined): string | undefined {
+    return helloText({
+      token,
+      device: this.options_.device,
+      resume: this.delivery_.received.latest(),
+      maxFrameBytes: this.maxFrameBytes_,
+    });
+  }
+
+  private hello_(link: Link, token: string | undefined): void {
+    if (!this.isCurrent_(link)) return;
+    const text = this.helloText_(token);
+    if (text === undefined) this.abort_(link, failure.helloTooLarge(this.maxFrameBytes_));
+    else this.send_(link, text);
+  }
+
+  // ------------------------------------------------------------------ WebSocket probes
+
+  /** While open on polling: try WebSocket again after the policy's delay. */
   private scheduleProbe_(): void {
-    const { probeIntervalMs, maxProbeIntervalMs } = this.options_;
-    const first = this.fallback_.mode === 'immediate' && this.probeFailures_ === 0;
-    const delayMs = first
-      ? 0
-      : Math.min(maxProbeIntervalMs, probeIntervalMs * 2 ** Math.min(this.probeFailures_, 30));
-    this.cell_.scope.setTimeout(() => this.probe_(), delayMs);
+    const delayMs = this.transport_.probeDelayMs;
+    if (delayMs !== undefined) this.cell_.scope.setTimeout(() => this.probe_(), delayMs);
   }
 
   private probe_(): void {
     const open = this.factories_.websocket;
     const state = this.cell_.current;
     if (open === undefined || state.kind !== 'open' || state.transport !== 'polling') return;
-    let token: string | undefined;
-    const probe = new Probe(
+    const { url, token, fallbackAfterMs } = this.options_;
+    const probe = startProbe(
       this.scope_.child(),
+      { open, url, token, timeoutMs: fallbackAfterMs },
       {
-        hello: () =>
-          helloText({
-            token,
-            device: this.options_.device,
-            resume: this.delivery_.received.latest(),
-            maxFrameBytes: this.maxFrameBytes_,
-          }),
+        hello: (t) => this.helloText_(t),
         succeeded: (p) => this.promote_(p),
         failed: () => {
-          this.probeFailures_++;
+          this.transport_.probeFailed();
           this.scheduleProbe_();
         },
       },
-      this.options_.fallbackAfterMs,
     );
     // The probe lives as long as the polling session, unless it replaces it.
     this.cell_.scope.add(() => {
       if (probe.promoted === null) probe.scope.dispose();
     });
-    const source = this.options_.token;
-    if (typeof source !== 'function') {
-      token = source;
-      return probe.start(open, this.options_.url);
-    }
-    void (async () => {
-      try {
-        const value = await source();
-        if (typeof value !== 'string') return probe.fail();
-        token = value;
-      } catch {
-        return probe.fail();
-      }
-      probe.start(open, this.options_.url);
-    })();
   }
 
   /**
@@ -478,41 +490,25 @@ class Client implements LifelineClient {
    * after the switch, and de-duplication drops what polling already delivered.
    */
   private promote_(probe: Probe): void {
-    const state = this.cell_.current;
-    const transport = probe.transport;
-    const welcome = probe.welcome;
-    if (state.kind !== 'open' || transport === null || welcome === null) {
+    const { transport, welcome } = probe;
+    if (this.cell_.current.kind !== 'open' || transport === null || welcome === null) {
       probe.scope.dispose();
       return;
     }
     this.dropLink_(); // closes the polling session (DELETE)
-    const link = createLink(++this.generation_, 0, probe.scope);
+    const link = createLink(++this.generation_, 0, 'websocket', probe.scope);
     link.transport = transport;
     this.link_ = link;
+    const handlers = this.handlers_(link, () => {});
     probe.promoted = (event: ProbeEvent) => {
-      if (event.kind === 'received') this.received_(link, event.text);
-      else if (event.kind === 'malformed')
-        this.abort_(link, failure.protocolViolation(event.detail));
-      else if (event.kind === 'closed') this.lost_(link, errorFromClose(event.code, event.reason));
+      if (event.kind === 'received') handlers.received(event.text);
+      else if (event.kind === 'malformed') handlers.malformed(event.detail);
+      else if (event.kind === 'closed') handlers.closed(event.code, event.reason);
     };
-    link.scope.add(() => transport.close(CloseCode.NORMAL, CLOSE_REASON[CloseCode.NORMAL]));
-    this.kind_ = 'websocket';
-    this.probeFailures_ = 0;
-    this.socketFailures_ = 1; // so that `welcome` clears the remembered failure
-    this.received_(link, encodeServerFrame(welcome));
+    link.scope.add(() => transport.close(CloseCode.NORMAL, failure.closeReason(CloseCode.NORMAL)));
+    this.transport_.promoted();
+    this.frame_(link, welcome);
     for (const text of probe.buffered) this.received_(link, text);
-  }
-
-  private hello_(link: Link, token: string | undefined): void {
-    if (!this.isCurrent_(link)) return;
-    const text = helloText({
-      token,
-      device: this.options_.device,
-      resume: this.delivery_.received.latest(),
-      maxFrameBytes: this.maxFrameBytes_,
-    });
-    if (text === undefined) this.abort_(link, failure.helloTooLarge(this.maxFrameBytes_));
-    else this.send_(link, text);
   }
 
   // ------------------------------------------------------------------ open session
@@ -526,6 +522,10 @@ class Client implements LifelineClient {
       this.abort_(link, failure.protocolViolation('the gateway sent a malformed frame', cause));
       return;
     }
+    this.frame_(link, frame);
+  }
+
+  private frame_(link: Link, frame: ServerFrame): void {
     link.heartbeat?.activity();
     if (frame.type === 'close') {
       this.lost_(link, errorFromClose(frame.code, frame.reason), frame.retryAfterMs);
@@ -548,39 +548,41 @@ class Client implements LifelineClient {
   }
 
   private welcomed_(link: Link, frame: WelcomeFrame): void {
+    const { session: id, user, serverTime, pingIntervalMs: gatewayPingMs } = frame;
+    const { idleTimeoutMs, maxFrameBytes } = frame;
     const session: SessionInfo = {
-      id: frame.session,
-      user: frame.user,
-      serverTime: frame.serverTime,
-      pingIntervalMs: frame.pingIntervalMs,
-      idleTimeoutMs: frame.idleTimeoutMs,
-      maxFrameBytes: frame.maxFrameBytes,
+      id,
+      user,
+      serverTime,
+      pingIntervalMs: gatewayPingMs,
+      idleTimeoutMs,
+      maxFrameBytes,
     };
     link.session = session;
-    this.maxFrameBytes_ = frame.maxFrameBytes;
+    this.maxFrameBytes_ = maxFrameBytes;
     // Where the gateway started this session on streams the client had no position for.
     if (frame.positions !== undefined) this.delivery_.restore(frame.positions);
-    const kind = link.transport?.kind ?? this.kind_;
-    if (kind === 'websocket' && this.socketFailures_ > 0) {
-      this.socketFailures_ = 0;
-      this.memory_?.remember(false);
-    }
+    const kind = link.kind;
+    this.transport_.opened(kind);
     if (!this.transition_({ kind: 'open', session, transport: kind })) return;
-    if (kind === 'polling' && canFallBack(this.fallback_)) this.scheduleProbe_();
+    if (kind === 'polling') this.scheduleProbe_();
     const scope = this.cell_.scope;
-    const { pingIntervalMs, pongTimeoutMs } = this.options_;
-    const intervalMs =
-      frame.pingIntervalMs > 0 ? Math.min(pingIntervalMs, frame.pingIntervalMs) : pingIntervalMs;
-    link.heartbeat = new Heartbeat(
+    const { pingIntervalMs, pongTimeoutMs, network } = this.options_;
+    const heartbeat = new Heartbeat(
       scope,
-      { intervalMs, pongTimeoutMs },
+      {
+        intervalMs: gatewayPingMs > 0 ? Math.min(pingIntervalMs, gatewayPingMs) : pingIntervalMs,
+        pongTimeoutMs,
+      },
       {
         ping: (t) => this.send_(link, encodeClientFrame({ type: 'ping', t })),
         dead: () => this.abort_(link, failure.heartbeatLost(pongTimeoutMs)),
       },
     );
+    link.heartbeat = heartbeat;
+    // The network came back: the route may have changed under an open socket.
+    if (network !== undefined) scope.listen(network, 'online', () => heartbeat.check());
     const send = (text: string): boolean => this.send_(link, text);
-    const { maxFrameBytes } = session;
     this.subscriptions_.attach({ send });
     if (this.isCurrent_(link)) this.outbox_.attach({ send, maxFrameBytes });
     if (this.isCurrent_(link))
@@ -609,8 +611,7 @@ class Client implements LifelineClient {
   private abort_(link: Link, error: LifelineError): void {
     if (!this.isCurrent_(link)) return;
     const code = error.closeCode ?? CloseCode.NORMAL;
-    const reason = (CLOSE_REASON as Readonly<Record<number, string | undefined>>)[code] ?? '';
-    link.transport?.close(code, reason);
+    link.transport?.close(code, failure.closeReason(code));
     this.lost_(link, error);
   }
 
@@ -622,11 +623,10 @@ class Client implements LifelineClient {
    */
   private lost_(link: Link, error: LifelineError, retryAfterMs?: number): void {
     if (!this.isCurrent_(link)) return;
-    const switched = this.countFailure_(link);
-    const verdict = decide(
-      { error, retryAfterMs, wasOpen: link.session !== null, attempt: link.attempt },
-      this.policy_,
-    );
+    const wasOpen = link.session !== null;
+    // A WebSocket attempt that did not reach `welcome` may send the client to polling.
+    const switched = !wasOpen && this.transport_.failed(link.kind);
+    const verdict = decide({ error, retryAfterMs, wasOpen, attempt: link.attempt }, this.policy_);
     if (verdict.kind === 'fatal') {
       const code = error.closeCode ?? CloseCode.ABNORMAL;
       this.transition_({ kind: 'closed', reason: { initiator: 'server', code, error } });
@@ -646,16 +646,5 @@ class Client implements LifelineClient {
     // Coming back online ends the wait at once; nothing else is reset.
     const network = this.options_.network;
     if (network !== undefined) scope.listen(network, 'online', () => this.attempt_(attempt));
-  }
-
-  /** A WebSocket attempt that did not reach `welcome` failed; true when the client now falls back. */
-  private countFailure_(link: Link): boolean {
-    if (link.session !== null || link.transport?.kind === 'polling') return false;
-    if (this.kind_ === 'polling') return canFallBack(this.fallback_);
-    if (!canFallBack(this.fallback_)) return false;
-    this.socketFailures_++;
-    if (this.socketFailures_ < this.fallback_.afterFailures) return false;
-    this.fallBack_();
-    return true;
   }
 }

@@ -6,22 +6,18 @@
  * so that the engine can hand them over after it promoted the probe: the client's
  * per-stream de-duplication then drops what polling had already delivered.
  */
-import {
-  CloseCode,
-  decodeServerFrame,
-  encodeClientFrame,
-  type ServerFrame,
-  type WelcomeFrame,
-} from '../protocol/index.js';
+import { CloseCode, type ServerFrame, type WelcomeFrame } from '../protocol/index.js';
 import type { Scope } from '../env/index.js';
+import type { TokenSource } from './options.js';
 import type { Transport, TransportFactory } from './transports/transport.js';
+import { decodeServerFrame, encodeClientFrame } from './wire.js';
 
 /** Most frames a probe keeps before it gives up (a busy stream and a slow pong). */
 export const MAX_PROBE_BUFFERED_FRAMES = 1_000;
 
 export interface ProbeHooks {
   /** The `hello` to send, with the client's positions as they are now; undefined to give up. */
-  hello(): string | undefined;
+  hello(token: string | undefined): string | undefined;
   /** The probe's session is open: promote it. */
   succeeded(probe: Probe): void;
   /** The probe failed; it already closed its socket. */
@@ -38,6 +34,7 @@ export class Probe {
   /** Once promoted, the engine owns the transport and routes its frames. */
   promoted: ((event: ProbeEvent) => void) | null = null;
   private readonly hooks_: ProbeHooks;
+  private token_: string | undefined;
   private pingT_ = -1;
   private done_ = false;
   private readonly cancelTimeout_: () => void;
@@ -52,8 +49,9 @@ export class Probe {
   }
 
   /** Open the socket (after the token is known). */
-  start(open: TransportFactory, url: string): void {
+  start(open: TransportFactory, url: string, token: string | undefined): void {
     if (this.done_) return;
+    this.token_ = token;
     try {
       this.transport = open(url, {
         opened: () => this.event_({ kind: 'opened' }),
@@ -76,7 +74,7 @@ export class Probe {
     if (this.done_ || this.scope.disposed) return;
     switch (event.kind) {
       case 'opened': {
-        const hello = this.hooks_.hello();
+        const hello = this.hooks_.hello(this.token_);
         if (hello === undefined) return this.fail_();
         return this.send_(hello);
       }
@@ -124,6 +122,34 @@ export class Probe {
     this.scope.dispose();
     this.hooks_.failed();
   }
+}
+
+/** What {@link startProbe} needs besides the hooks. */
+export interface ProbeTarget {
+  readonly open: TransportFactory;
+  readonly url: string;
+  readonly token: TokenSource | undefined;
+  /** The probe fails unless its session is open within this many ms. */
+  readonly timeoutMs: number;
+}
+
+/** Start a probe in `scope`: ask for a token (when `token` is a function), then open the socket. */
+export function startProbe(scope: Scope, target: ProbeTarget, hooks: ProbeHooks): Probe {
+  const probe = new Probe(scope, hooks, target.timeoutMs);
+  const { open, url, token } = target;
+  if (typeof token !== 'function') probe.start(open, url, token);
+  else
+    void (async () => {
+      let value: unknown;
+      try {
+        value = await token();
+      } catch {
+        return probe.fail();
+      }
+      if (typeof value === 'string') probe.start(open, url, value);
+      else probe.fail();
+    })();
+  return probe;
 }
 
 export type ProbeEvent =

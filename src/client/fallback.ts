@@ -1,7 +1,9 @@
 /**
- * The transport policy: which transport a connection attempt uses, when WebSocket counts
- * as failing, and the remembered outcome per URL. Pure decisions plus a small record in
- * the application's storage; the client's engine acts on them.
+ * The transport policy (PROTOCOL.md §11.5): which transport the next connection attempt
+ * uses, when WebSocket counts as failing, when to probe WebSocket again while on polling,
+ * and the outcome remembered per URL. One state union; the engine reports what happened
+ * (`failed`, `opened`, `probeFailed`, `promoted`) and acts on the answers. Decisions only:
+ * sockets and timers stay with the engine.
  */
 import type { PositionStorage } from './options.js';
 import type { TransportKind } from './transports/transport.js';
@@ -14,28 +16,143 @@ import type { TransportKind } from './transports/transport.js';
  */
 export type FallbackMode = 'auto' | 'immediate' | 'never';
 
-export interface FallbackPolicy {
+export type FallbackState =
+  /** No switching: `fallback: 'never'`, or `transports` allows one transport only. */
+  | { readonly kind: 'fixed'; readonly transport: TransportKind }
+  /** Attempts use WebSocket; `failures` in a row did not reach `welcome`. */
+  | { readonly kind: 'websocket'; readonly failures: number }
+  /** Attempts use polling; an open session probes WebSocket; `probeFailures` failed in a row. */
+  | { readonly kind: 'polling'; readonly probeFailures: number };
+
+export interface FallbackOptions {
   readonly transports: readonly TransportKind[];
   readonly mode: FallbackMode;
   readonly afterFailures: number;
+  readonly afterMs: number;
+  readonly probeIntervalMs: number;
+  readonly maxProbeIntervalMs: number;
+  /** Where the outcome is remembered; null when it is not. */
+  readonly memory: TransportMemory | null;
 }
 
 /** Whether the client can switch between WebSocket and polling at all. */
-export function canFallBack(policy: FallbackPolicy): boolean {
-  return (
-    policy.mode !== 'never' &&
-    policy.transports.includes('websocket') &&
-    policy.transports.includes('polling')
-  );
+export function canFallBack(options: Pick<FallbackOptions, 'transports' | 'mode'>): boolean {
+  const { transports, mode } = options;
+  return mode !== 'never' && transports.includes('websocket') && transports.includes('polling');
 }
 
-/** The transport to start with: before any attempt, from the mode and what was remembered. */
-export function initialTransport(
-  policy: FallbackPolicy,
-  rememberedFailing: boolean,
-): TransportKind {
-  if (!canFallBack(policy)) return policy.transports[0] ?? 'websocket';
-  return policy.mode === 'immediate' || rememberedFailing ? 'polling' : 'websocket';
+export class TransportPolicy {
+  private state_: FallbackState;
+  private readonly options_: FallbackOptions;
+  private recalled_ = false;
+
+  constructor(options: FallbackOptions) {
+    this.options_ = options;
+    this.state_ = !canFallBack(options)
+      ? { kind: 'fixed', transport: options.transports[0] ?? 'websocket' }
+      : options.mode === 'immediate'
+        ? { kind: 'polling', probeFailures: 0 }
+        : { kind: 'websocket', failures: 0 };
+  }
+
+  get state(): FallbackState {
+    return this.state_;
+  }
+
+  /** The transport the next connection attempt uses. */
+  get transport(): TransportKind {
+    return this.state_.kind === 'fixed' ? this.state_.transport : this.state_.kind;
+  }
+
+  /**
+   * A WebSocket attempt not open within this many ms counts as failed and falls back at
+   * once; undefined when the next attempt cannot fall back.
+   */
+  get attemptTimeoutMs(): number | undefined {
+    return this.state_.kind === 'websocket' ? this.options_.afterMs : undefined;
+  }
+
+  /**
+   * Read the remembered outcome, once, before the first attempt. Undefined when done (or
+   * nothing to read); a promise when the storage is asynchronous.
+   */
+  recall(): Promise<void> | undefined {
+    const memory = this.options_.memory;
+    if (memory === null || this.recalled_) return undefined;
+    this.recalled_ = true;
+    // Not `remember()`: refreshing the record would keep it from ever expiring.
+    const apply = (failing: boolean): void => {
+      if (failing && this.state_.kind === 'websocket')
+        this.state_ = { kind: 'polling', probeFailures: 0 };
+    };
+    const recalled = memory.recall();
+    if (typeof recalled !== 'boolean') return recalled.then(apply);
+    apply(recalled);
+    return undefined;
+  }
+
+  /** The WebSocket attempt under way was not open within `attemptTimeoutMs`. */
+  timedOut(): void {
+    if (this.state_.kind === 'websocket') this.fallBack_();
+  }
+
+  /**
+   * An attempt over `kind` ended before `welcome`. True when the next attempt uses
+   * another transport: a change of route, not a retry, so it need not wait.
+   */
+  failed(kind: TransportKind): boolean {
+    const state = this.state_;
+    if (kind === 'polling' || state.kind === 'fixed') return false;
+    // `timedOut()` already switched.
+    if (state.kind === 'polling') return true;
+    const failures = state.failures + 1;
+    if (failures < this.options_.afterFailures) {
+      this.state_ = { kind: 'websocket', failures };
+      return false;
+    }
+    this.fallBack_();
+    return true;
+  }
+
+  /** A session opened over `kind`. A WebSocket that works again is remembered as working. */
+  opened(kind: TransportKind): void {
+    const state = this.state_;
+    if (kind === 'websocket' && state.kind === 'websocket' && state.failures > 0) {
+      this.state_ = { kind: 'websocket', failures: 0 };
+      this.options_.memory?.remember(false);
+    }
+  }
+
+  /**
+   * While open on polling: how long to wait before the next WebSocket probe, in ms
+   * (`probeIntervalMs`, doubling per failed probe up to `maxProbeIntervalMs`; at once for
+   * the first probe of `immediate`). Undefined when there is nothing to probe.
+   */
+  get probeDelayMs(): number | undefined {
+    const state = this.state_;
+    if (state.kind !== 'polling') return undefined;
+    const { mode, probeIntervalMs, maxProbeIntervalMs } = this.options_;
+    const n = state.probeFailures;
+    if (mode === 'immediate' && n === 0) return 0;
+    return Math.min(maxProbeIntervalMs, probeIntervalMs * 2 ** Math.min(n, 30));
+  }
+
+  probeFailed(): void {
+    const state = this.state_;
+    if (state.kind === 'polling')
+      this.state_ = { kind: 'polling', probeFailures: state.probeFailures + 1 };
+  }
+
+  /** A probe's WebSocket session replaced the polling session. */
+  promoted(): void {
+    this.state_ = { kind: 'websocket', failures: 0 };
+    this.options_.memory?.remember(false);
+  }
+
+  private fallBack_(): void {
+    this.state_ = { kind: 'polling', probeFailures: 0 };
+    this.options_.memory?.remember(true);
+  }
 }
 
 /** Version of the stored record; a record of another version is ignored. */

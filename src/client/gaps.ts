@@ -8,12 +8,12 @@ import {
   RequestFailedError,
   TimeoutError,
   CloseCode,
-  encodeClientFrame,
   type LifelineError,
   type ReplyFrame,
   type StreamPosition,
 } from '../protocol/index.js';
-import type { Disposer, Scope } from '../env/index.js';
+import { DEV, type Disposer, type Scope } from '../env/index.js';
+import { encodeClientFrame } from './wire.js';
 
 export interface GapRepairLink {
   send(text: string): boolean;
@@ -52,7 +52,9 @@ export class GapRepair {
       this.end_(id);
       this.link_.broken(
         new TimeoutError(
-          `The gateway did not repair a gap in "${stream}" within ${this.timeoutMs_} ms.`,
+          DEV
+            ? `The gateway did not repair a gap in "${stream}" within ${this.timeoutMs_} ms.`
+            : stream,
           { closeCode: CloseCode.NORMAL },
         ),
       );
@@ -70,7 +72,9 @@ export class GapRepair {
       this.link_.broken(
         new RequestFailedError(
           reply.error.code,
-          `The gateway refused to repair a gap in "${repair.stream}": ${reply.error.message}`,
+          DEV
+            ? `The gateway refused to repair a gap in "${repair.stream}": ${reply.error.message}`
+            : repair.stream,
           { closeCode: CloseCode.NORMAL },
         ),
       );

@@ -6,13 +6,15 @@
 import type { Scope } from '../env/index.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { SessionInfo } from './state.js';
-import type { Transport } from './transports/transport.js';
+import type { Transport, TransportKind } from './transports/transport.js';
 
 export interface Link {
   /** Compared with the client's current generation: an older link's callbacks are ignored. */
   readonly generation: number;
   /** 0 for the first attempt after connect()/reconnect(), n for the n-th reconnect attempt. */
   readonly attempt: number;
+  /** The transport this attempt uses. */
+  readonly kind: TransportKind;
   /** Owns the transport and the `offline` listener. */
   readonly scope: Scope;
   transport: Transport | null;
@@ -21,10 +23,16 @@ export interface Link {
   heartbeat: Heartbeat | null;
 }
 
-export function createLink(generation: number, attempt: number, scope: Scope): Link {
+export function createLink(
+  generation: number,
+  attempt: number,
+  kind: TransportKind,
+  scope: Scope,
+): Link {
   return {
     generation,
     attempt,
+    kind,
     scope,
     transport: null,
     session: null,

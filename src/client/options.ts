@@ -9,7 +9,7 @@ import {
   MAX_TOKEN_LENGTH,
   UnsupportedError,
 } from '../protocol/index.js';
-import { systemClock, type Clock } from '../env/index.js';
+import { DEV, browserPage, systemClock, type Clock, type PageLifecycle } from '../env/index.js';
 import type { FallbackMode } from './fallback.js';
 import { fetchRequester, type FetchLike, type HttpRequester } from './transports/http.js';
 import type { TransportKind } from './transports/transport.js';
@@ -240,6 +240,15 @@ export interface ClientOptions {
   readonly storageKey?: string;
   /** Longest time a change of positions waits before it is saved, in ms. @default 1_000 */
   readonly storageSaveDelayMs?: number;
+  /**
+   * The page lifecycle: on `visibilitychange` to visible the client checks its connection
+   * at once (timers are throttled in hidden pages); on `pagehide` it closes cleanly (1000)
+   * and waits in state `suspended`; on `pageshow` from the back/forward cache it reconnects
+   * and resumes. `false` turns this off.
+   * @default the browser's `window` and `document` when there are both (`browserPage()`),
+   * otherwise none
+   */
+  readonly page?: PageLifecycle | false;
 }
 
 export interface ResolvedOptions {
@@ -274,49 +283,91 @@ export interface ResolvedOptions {
   readonly storage: PositionStorage | undefined;
   readonly storageKey: string;
   readonly storageSaveDelayMs: number;
+  readonly page: PageLifecycle | undefined;
 }
 
 const WS_URL = /^wss?:\/\/[^/?#\s]+/i;
 
-function invalid(name: string, expected: string, value: unknown): never {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+/** `expected` is `false` in production builds, where messages name the option only. */
+function invalid(name: string, expected: string | false, value: unknown): never {
   const what = name === '' ? 'options' : `options.${name}`;
-  throw new InvalidOptionError(`${what} must be ${expected} (got ${shown.slice(0, 80)})`);
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  throw new InvalidOptionError(
+    DEV ? `${what} must be ${expected} (got ${shown.slice(0, 80)})` : what,
+  );
 }
 
-/** A finite number ≥ 0 (or > 0 when `positive`), or the default when absent. */
-function durationOption(name: string, value: unknown, fallback: number, positive = false): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (positive && value === 0)
-  )
-    invalid(name, positive ? 'a finite number > 0' : 'a finite number ≥ 0', value);
-  return value;
+/** Kinds of numeric options: durations ≥ 0 or > 0, counts (integers or Infinity) ≥ 0 or ≥ 1. */
+const enum Num {
+  Duration,
+  PositiveDuration,
+  Count,
+  PositiveCount,
 }
 
-function countOption(name: string, value: unknown, fallback: number, min: number): number {
+const EXPECTED = [
+  'a finite number ≥ 0',
+  'a finite number > 0',
+  'an integer ≥ 0 or Infinity',
+  'an integer ≥ 1 or Infinity',
+];
+
+/** A number of `kind`, or `fallback` when absent. */
+function num(name: string, value: unknown, fallback: number, kind: Num): number {
   if (value === undefined) return fallback;
+  const positive = kind === Num.PositiveDuration || kind === Num.PositiveCount;
   const ok =
     typeof value === 'number' &&
-    value >= min &&
-    (Number.isSafeInteger(value) || value === Number.POSITIVE_INFINITY);
-  if (!ok) invalid(name, `an integer ≥ ${min} or Infinity`, value);
+    (positive ? value > 0 : value >= 0) &&
+    (kind < Num.Count ? Number.isFinite(value) : Number.isSafeInteger(value) || value === Infinity);
+  if (!ok) invalid(name, DEV && (EXPECTED[kind] ?? ''), value);
   return value;
 }
+
+type NumberName = {
+  [K in keyof ClientOptions]-?: NonNullable<ClientOptions[K]> extends number ? K : never;
+}[keyof ClientOptions];
+
+/** Every numeric option with a fixed default. */
+const NUMBERS: readonly (readonly [NumberName, number, Num])[] = [
+  ['fallbackAfterFailures', DEFAULT_FALLBACK_AFTER_FAILURES, Num.PositiveCount],
+  ['fallbackAfterMs', DEFAULT_FALLBACK_AFTER_MS, Num.PositiveDuration],
+  ['probeIntervalMs', DEFAULT_PROBE_INTERVAL_MS, Num.PositiveDuration],
+  ['transportMemoryMs', DEFAULT_TRANSPORT_MEMORY_MS, Num.Duration],
+  ['pingIntervalMs', DEFAULT_PING_INTERVAL_MS, Num.PositiveDuration],
+  ['pongTimeoutMs', DEFAULT_PONG_TIMEOUT_MS, Num.PositiveDuration],
+  ['connectTimeoutMs', DEFAULT_CONNECT_TIMEOUT_MS, Num.PositiveDuration],
+  ['minReconnectDelayMs', DEFAULT_MIN_RECONNECT_DELAY_MS, Num.Duration],
+  ['maxReconnectAttempts', DEFAULT_MAX_RECONNECT_ATTEMPTS, Num.Count],
+  ['requestTimeoutMs', DEFAULT_REQUEST_TIMEOUT_MS, Num.PositiveDuration],
+  ['ackDelayMs', DEFAULT_ACK_DELAY_MS, Num.Duration],
+  ['channelAckDelayMs', DEFAULT_CHANNEL_ACK_DELAY_MS, Num.Duration],
+  ['storageSaveDelayMs', DEFAULT_STORAGE_SAVE_DELAY_MS, Num.Duration],
+];
 
 function isFunction(value: unknown): value is (...args: never[]) => unknown {
   return typeof value === 'function';
+}
+
+/** `value` when it is absent or has every method in `methods`; otherwise an error. */
+function withMethods<T>(name: string, value: T, methods: readonly string[]): T {
+  const o = value as Record<string, unknown> | null | undefined;
+  if (
+    value !== undefined &&
+    (typeof o !== 'object' || o === null || !methods.every((m) => isFunction(o[m])))
+  )
+    invalid(name, DEV && `an object with ${methods.join(' and ')}`, value);
+  return value;
 }
 
 function defaultWebSocket(): WebSocketConstructorLike {
   const ctor = (globalThis as { WebSocket?: unknown }).WebSocket;
   if (!isFunction(ctor)) {
     throw new UnsupportedError(
-      'No global WebSocket: pass `WebSocket` (from "ws" in Node, or a mini-program adapter) ' +
-        'or use "lifeline/node".',
+      DEV
+        ? 'No global WebSocket: pass `WebSocket` (from "ws" in Node, or a mini-program adapter) ' +
+            'or use "lifeline/node".'
+        : 'WebSocket',
     );
   }
   return ctor as unknown as WebSocketConstructorLike;
@@ -329,22 +380,22 @@ function transportsOption(value: unknown): readonly TransportKind[] | undefined 
     value.length > 0 &&
     value.every((t) => t === 'websocket' || t === 'polling') &&
     new Set(value).size === value.length;
-  if (!ok) invalid('transports', "a non-empty list of 'websocket' and 'polling'", value);
+  if (!ok) invalid('transports', DEV && "a non-empty list of 'websocket' and 'polling'", value);
   return value as readonly TransportKind[];
+}
+
+/** A function option, or undefined when absent. */
+function fn<T>(name: string, value: T): T {
+  if (value !== undefined && !isFunction(value)) invalid(name, DEV && 'a function', value);
+  return value;
 }
 
 /** The polling requester: `request`, else `fetch`, else the host's `fetch`; undefined when none. */
 function requesterOption(options: ClientOptions): HttpRequester | undefined {
-  if (options.request !== undefined) {
-    if (!isFunction(options.request)) invalid('request', 'a function', options.request);
-    return options.request;
-  }
-  if (options.fetch !== undefined) {
-    if (!isFunction(options.fetch)) invalid('fetch', 'a function', options.fetch);
-    return fetchRequester(options.fetch);
-  }
-  const host = (globalThis as { fetch?: unknown }).fetch;
-  return isFunction(host) ? fetchRequester(host.bind(globalThis) as FetchLike) : undefined;
+  const request = fn('request', options.request);
+  if (request !== undefined) return request;
+  const fetch = fn('fetch', options.fetch) ?? (globalThis as { fetch?: FetchLike }).fetch;
+  return isFunction(fetch) ? fetchRequester(fetch.bind(globalThis)) : undefined;
 }
 
 /**
@@ -368,7 +419,9 @@ function resolveTransports(options: ClientOptions): {
   const request = wanted.includes('polling') ? requesterOption(options) : undefined;
   if (request === undefined && wanted.includes('polling') && explicit !== undefined) {
     throw new UnsupportedError(
-      "Polling needs `fetch` or `request`; pass one, or leave 'polling' out of `transports`.",
+      DEV
+        ? "Polling needs `fetch` or `request`; pass one, or leave 'polling' out of `transports`."
+        : 'fetch',
     );
   }
   const transports = wanted.filter((t) => t !== 'polling' || request !== undefined);
@@ -378,7 +431,7 @@ function resolveTransports(options: ClientOptions): {
 function fallbackOption(value: unknown): FallbackMode {
   if (value === undefined) return DEFAULT_FALLBACK;
   if (value !== 'auto' && value !== 'immediate' && value !== 'never')
-    invalid('fallback', "'auto', 'immediate' or 'never'", value);
+    invalid('fallback', DEV && "'auto', 'immediate' or 'never'", value);
   return value;
 }
 
@@ -389,179 +442,113 @@ function defaultNetwork(): NetworkSource | undefined {
     : undefined;
 }
 
+function pageOption(value: unknown): PageLifecycle | undefined {
+  if (value === false) return undefined;
+  return withMethods('page', value as PageLifecycle | undefined, ['subscribe']) ?? browserPage();
+}
+
 function outboxOption(value: unknown): Required<OutboxOptions> {
   if (value === undefined)
     return { maxMessages: DEFAULT_OUTBOX_MAX_MESSAGES, maxBytes: DEFAULT_OUTBOX_MAX_BYTES };
-  if (typeof value !== 'object' || value === null) invalid('outbox', 'an object', value);
+  if (typeof value !== 'object' || value === null) invalid('outbox', DEV && 'an object', value);
   const { maxMessages, maxBytes } = value as OutboxOptions;
   return {
-    maxMessages: countOption('outbox.maxMessages', maxMessages, DEFAULT_OUTBOX_MAX_MESSAGES, 1),
-    maxBytes: countOption('outbox.maxBytes', maxBytes, DEFAULT_OUTBOX_MAX_BYTES, 1),
+    maxMessages: num(
+      'outbox.maxMessages',
+      maxMessages,
+      DEFAULT_OUTBOX_MAX_MESSAGES,
+      Num.PositiveCount,
+    ),
+    maxBytes: num('outbox.maxBytes', maxBytes, DEFAULT_OUTBOX_MAX_BYTES, Num.PositiveCount),
   };
-}
-
-function storageOption(value: unknown): PositionStorage | undefined {
-  if (value === undefined) return undefined;
-  const storage = value as Partial<PositionStorage> | null;
-  if (
-    typeof storage !== 'object' ||
-    storage === null ||
-    !isFunction(storage.getItem) ||
-    !isFunction(storage.setItem)
-  )
-    invalid('storage', 'an object with getItem and setItem', value);
-  return storage as PositionStorage;
 }
 
 function batchOption(value: unknown): BatchOptions | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null) invalid('batch', 'an object', value);
+  if (typeof value !== 'object' || value === null) invalid('batch', DEV && 'an object', value);
   const { maxWaitMs, maxSize } = value as Partial<BatchOptions>;
-  if (maxWaitMs === undefined) invalid('batch.maxWaitMs', 'a finite number ≥ 0', maxWaitMs);
-  if (maxSize === undefined) invalid('batch.maxSize', 'an integer ≥ 1', maxSize);
+  if (maxWaitMs === undefined) invalid('batch.maxWaitMs', DEV && EXPECTED[0]!, maxWaitMs);
+  if (maxSize === undefined) invalid('batch.maxSize', DEV && 'an integer ≥ 1', maxSize);
   return {
-    maxWaitMs: durationOption('batch.maxWaitMs', maxWaitMs, 0),
-    maxSize: countOption('batch.maxSize', maxSize, 1, 1),
+    maxWaitMs: num('batch.maxWaitMs', maxWaitMs, 0, Num.Duration),
+    maxSize: num('batch.maxSize', maxSize, 1, Num.PositiveCount),
   };
 }
 
 function storageKeyOption(value: unknown, url: string): string {
   if (value === undefined) return `${DEFAULT_STORAGE_KEY_PREFIX}${url}`;
-  if (typeof value !== 'string' || value === '') invalid('storageKey', 'a non-empty string', value);
+  if (typeof value !== 'string' || value === '')
+    invalid('storageKey', DEV && 'a non-empty string', value);
   return value;
 }
 
 /** Validate `options` and fill in every default. Throws {@link InvalidOptionError}. */
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) invalid('', 'an object', options);
-  const { url, token, device, network } = options;
-  if (typeof url !== 'string' || !WS_URL.test(url)) invalid('url', 'a ws:// or wss:// URL', url);
+  if (typeof options !== 'object' || options === null) invalid('', DEV && 'an object', options);
+  const { url, token, device } = options;
+  if (typeof url !== 'string' || !WS_URL.test(url))
+    invalid('url', DEV && 'a ws:// or wss:// URL', url);
   if (token !== undefined && !isFunction(token)) {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH)
-      invalid('token', `a string of at most ${MAX_TOKEN_LENGTH} characters, or a function`, token);
+      invalid(
+        'token',
+        DEV && `a string of at most ${MAX_TOKEN_LENGTH} characters, or a function`,
+        token,
+      );
   }
   if (
     device !== undefined &&
     (typeof device !== 'string' || device === '' || device.length > MAX_NAME_LENGTH)
   )
-    invalid('device', `a string of 1 to ${MAX_NAME_LENGTH} characters`, device);
-  if (options.WebSocket !== undefined && !isFunction(options.WebSocket))
-    invalid('WebSocket', 'a WebSocket constructor', options.WebSocket);
-  if (options.random !== undefined && !isFunction(options.random))
-    invalid('random', 'a function', options.random);
+    invalid('device', DEV && `a string of 1 to ${MAX_NAME_LENGTH} characters`, device);
+  fn('WebSocket', options.WebSocket);
   if ('maxPendingRequests' in options)
     invalid(
       'maxPendingRequests',
-      'absent: it was replaced by outbox.maxMessages',
+      DEV && 'absent: it was replaced by outbox.maxMessages',
       (options as { maxPendingRequests?: unknown }).maxPendingRequests,
     );
-  if (
-    network !== undefined &&
-    (!isFunction(network.addEventListener) || !isFunction(network.removeEventListener))
-  )
-    invalid('network', 'an object with addEventListener and removeEventListener', network);
 
-  const minReconnectDelayMs = durationOption(
-    'minReconnectDelayMs',
-    options.minReconnectDelayMs,
-    DEFAULT_MIN_RECONNECT_DELAY_MS,
-  );
-  const maxReconnectDelayMs = durationOption(
+  const numbers = {} as Record<NumberName, number>;
+  for (const [name, fallback, kind] of NUMBERS)
+    numbers[name] = num(name, options[name], fallback, kind);
+  const { minReconnectDelayMs, probeIntervalMs } = numbers;
+  const maxReconnectDelayMs = num(
     'maxReconnectDelayMs',
     options.maxReconnectDelayMs,
     Math.max(DEFAULT_MAX_RECONNECT_DELAY_MS, minReconnectDelayMs),
+    Num.Duration,
   );
   if (maxReconnectDelayMs < minReconnectDelayMs)
     invalid(
       'maxReconnectDelayMs',
-      `at least minReconnectDelayMs (${minReconnectDelayMs})`,
+      DEV && `at least minReconnectDelayMs (${minReconnectDelayMs})`,
       maxReconnectDelayMs,
     );
 
   return {
+    ...numbers,
     url,
     token,
     device,
     ...resolveTransports(options),
     fallback: fallbackOption(options.fallback),
-    fallbackAfterFailures: countOption(
-      'fallbackAfterFailures',
-      options.fallbackAfterFailures,
-      DEFAULT_FALLBACK_AFTER_FAILURES,
-      1,
-    ),
-    fallbackAfterMs: durationOption(
-      'fallbackAfterMs',
-      options.fallbackAfterMs,
-      DEFAULT_FALLBACK_AFTER_MS,
-      true,
-    ),
-    probeIntervalMs: durationOption(
-      'probeIntervalMs',
-      options.probeIntervalMs,
-      DEFAULT_PROBE_INTERVAL_MS,
-      true,
-    ),
-    maxProbeIntervalMs: durationOption(
+    maxProbeIntervalMs: num(
       'maxProbeIntervalMs',
       options.maxProbeIntervalMs,
-      Math.max(DEFAULT_MAX_PROBE_INTERVAL_MS, options.probeIntervalMs ?? 0),
-      true,
+      Math.max(DEFAULT_MAX_PROBE_INTERVAL_MS, probeIntervalMs),
+      Num.PositiveDuration,
     ),
-    transportMemoryMs: durationOption(
-      'transportMemoryMs',
-      options.transportMemoryMs,
-      DEFAULT_TRANSPORT_MEMORY_MS,
-    ),
-    clock: options.clock ?? systemClock,
-    random: options.random ?? Math.random,
-    network: network ?? defaultNetwork(),
-    pingIntervalMs: durationOption(
-      'pingIntervalMs',
-      options.pingIntervalMs,
-      DEFAULT_PING_INTERVAL_MS,
-      true,
-    ),
-    pongTimeoutMs: durationOption(
-      'pongTimeoutMs',
-      options.pongTimeoutMs,
-      DEFAULT_PONG_TIMEOUT_MS,
-      true,
-    ),
-    connectTimeoutMs: durationOption(
-      'connectTimeoutMs',
-      options.connectTimeoutMs,
-      DEFAULT_CONNECT_TIMEOUT_MS,
-      true,
-    ),
-    minReconnectDelayMs,
     maxReconnectDelayMs,
-    maxReconnectAttempts: countOption(
-      'maxReconnectAttempts',
-      options.maxReconnectAttempts,
-      DEFAULT_MAX_RECONNECT_ATTEMPTS,
-      0,
-    ),
-    requestTimeoutMs: durationOption(
-      'requestTimeoutMs',
-      options.requestTimeoutMs,
-      DEFAULT_REQUEST_TIMEOUT_MS,
-      true,
-    ),
+    clock: options.clock ?? systemClock,
+    random: fn('random', options.random) ?? Math.random,
+    network:
+      withMethods('network', options.network, ['addEventListener', 'removeEventListener']) ??
+      defaultNetwork(),
     outbox: outboxOption(options.outbox),
     batch: batchOption(options.batch),
-    ackDelayMs: durationOption('ackDelayMs', options.ackDelayMs, DEFAULT_ACK_DELAY_MS),
-    channelAckDelayMs: durationOption(
-      'channelAckDelayMs',
-      options.channelAckDelayMs,
-      DEFAULT_CHANNEL_ACK_DELAY_MS,
-    ),
-    storage: storageOption(options.storage),
+    storage: withMethods('storage', options.storage, ['getItem', 'setItem']),
     storageKey: storageKeyOption(options.storageKey, url),
-    storageSaveDelayMs: durationOption(
-      'storageSaveDelayMs',
-      options.storageSaveDelayMs,
-      DEFAULT_STORAGE_SAVE_DELAY_MS,
-    ),
+    page: pageOption(options.page),
   };
 }

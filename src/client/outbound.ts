@@ -5,11 +5,11 @@
  */
 import {
   MAX_POSITIONS,
-  encodeClientFrame,
   utf8Length,
   type ClientFrame,
   type StreamPosition,
 } from '../protocol/index.js';
+import { encodeClientFrame } from './wire.js';
 
 /** Sent in `hello.client`, for the gateway's logs. */
 export const CLIENT_NAME = 'lifeline-js';

@@ -14,15 +14,15 @@ import {
   OutboxFullError,
   RequestFailedError,
   TimeoutError,
-  encodeClientFrame,
   utf8Length,
   type LifelineError,
   type PublishFrame,
   type ReplyFrame,
   type RequestFrame,
 } from '../protocol/index.js';
-import type { Disposer, Scope } from '../env/index.js';
+import { DEV, type Disposer, type Scope } from '../env/index.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './outbound.js';
+import { encodeClientFrame } from './wire.js';
 
 /** Ids unique for the client's lifetime: a random prefix (unique across clients) and a counter. */
 export function idSource(random: () => number): () => string {
@@ -111,18 +111,24 @@ export class Outbox {
     const { maxMessages, maxBytes } = this.options_;
     if (this.entries_.size >= maxMessages)
       throw new OutboxFullError(
-        `The outbox is full: ${this.entries_.size} messages (outbox.maxMessages).`,
+        DEV
+          ? `The outbox is full: ${this.entries_.size} messages (outbox.maxMessages).`
+          : 'maxMessages',
       );
     if (this.bytes_ + bytes > maxBytes)
       throw new OutboxFullError(
-        `The outbox is full: ${this.bytes_} + ${bytes} > ${maxBytes} bytes (outbox.maxBytes).`,
+        DEV
+          ? `The outbox is full: ${this.bytes_} + ${bytes} > ${maxBytes} bytes (outbox.maxBytes).`
+          : 'maxBytes',
       );
     const cancelTimer =
       timeoutMs === undefined
         ? null
         : this.scope_.setTimeout(() => {
             this.remove_(id, entry);
-            entry.reject(new TimeoutError(`No reply to request ${id} within ${timeoutMs} ms.`));
+            entry.reject(
+              new TimeoutError(DEV ? `No reply to request ${id} within ${timeoutMs} ms.` : id),
+            );
           }, timeoutMs);
     const entry: Entry = {
       text,
@@ -164,7 +170,7 @@ export class Outbox {
       entry.reject(
         new RequestFailedError(
           reply.error.code,
-          `The gateway refused the request: ${reply.error.message}`,
+          DEV ? `The gateway refused the request: ${reply.error.message}` : reply.error.message,
         ),
       );
     return true;
@@ -197,6 +203,6 @@ export class Outbox {
 
 function tooLarge(id: string, bytes: number, max: number): FrameTooLargeError {
   return new FrameTooLargeError(
-    `Message ${id} is ${bytes} bytes; the gateway accepts at most ${max}.`,
+    DEV ? `Message ${id} is ${bytes} bytes; the gateway accepts at most ${max}.` : id,
   );
 }

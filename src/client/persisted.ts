@@ -11,12 +11,12 @@
 import {
   ProtocolError,
   StorageError,
-  validatePositions,
   type LifelineError,
   type StreamPosition,
 } from '../protocol/index.js';
-import type { Disposer, Scope } from '../env/index.js';
+import { DEV, type Disposer, type Scope } from '../env/index.js';
 import type { PositionStorage } from './options.js';
+import { positionsOf } from './wire.js';
 
 /** Version of the stored record; a record of another version is ignored. */
 const FORMAT = 1;
@@ -51,7 +51,11 @@ export class PersistedPositions {
     try {
       text = await storage.getItem(key);
     } catch (cause) {
-      report(new StorageError(`Could not read the stored positions ("${key}").`, { cause }));
+      report(
+        new StorageError(DEV ? `Could not read the stored positions ("${key}").` : 'read', {
+          cause,
+        }),
+      );
       return [];
     }
     // Some mini-program storages answer a missing key with an empty string.
@@ -60,9 +64,10 @@ export class PersistedPositions {
       return decode(text);
     } catch (cause) {
       report(
-        new StorageError(`The stored positions ("${key}") are not valid; they were ignored.`, {
-          cause,
-        }),
+        new StorageError(
+          DEV ? `The stored positions ("${key}") are not valid; they were ignored.` : 'invalid',
+          { cause },
+        ),
       );
       return [];
     }
@@ -86,7 +91,9 @@ export class PersistedPositions {
     const { storage, key, snapshot, report } = this.options_;
     const text = JSON.stringify({ v: FORMAT, positions: snapshot() });
     const failed = (cause: unknown): void =>
-      report(new StorageError(`Could not save the positions ("${key}").`, { cause }));
+      report(
+        new StorageError(DEV ? `Could not save the positions ("${key}").` : 'save', { cause }),
+      );
     const write = (): Promise<void> | undefined => {
       try {
         const done = storage.setItem(key, text);
@@ -111,12 +118,11 @@ function isPromise(value: unknown): value is Promise<unknown> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
+/** The positions of a stored record; throws when it is not one of this {@link FORMAT}. */
 function decode(text: unknown): StreamPosition[] {
-  if (typeof text !== 'string') throw new ProtocolError('the stored value is not a string');
-  const record = JSON.parse(text) as unknown;
-  if (typeof record !== 'object' || record === null || !('v' in record)) {
-    throw new ProtocolError('the stored value is not a positions record');
-  }
-  if (record.v !== FORMAT) throw new ProtocolError(`unknown format ${String(record.v)}`);
-  return validatePositions((record as { positions?: unknown }).positions, 'positions');
+  const record = JSON.parse(String(text)) as { v?: unknown; positions?: unknown } | null;
+  const positions = record?.v === FORMAT ? positionsOf(record.positions) : undefined;
+  if (positions === undefined)
+    throw new ProtocolError(DEV ? 'not a positions record of this format' : 'positions');
+  return positions;
 }

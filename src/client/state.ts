@@ -3,7 +3,7 @@
  * together with the resources that live exactly as long as it does.
  */
 import { ClientClosedError, type LifelineError } from '../protocol/index.js';
-import type { Scope } from '../env/index.js';
+import { DEV, type Scope } from '../env/index.js';
 import type { TransportKind } from './transports/transport.js';
 
 /** What the gateway said in `welcome`. */
@@ -45,6 +45,13 @@ export type ConnectionState =
       readonly retryAt: number;
       readonly lastError: LifelineError;
     }
+  /**
+   * The page went away (`pagehide`: unloaded, or into the back/forward cache). The
+   * connection was closed cleanly (1000) after pending acks were sent; the outbox,
+   * subscriptions and positions are kept. `pageshow` from the cache, `connect()` or
+   * `reconnect()` connects again and resumes where it stopped.
+   */
+  | { readonly kind: 'suspended' }
   /** Terminal until `connect()` or `reconnect()`. */
   | { readonly kind: 'closed'; readonly reason: CloseReason }
   /** Terminal: reconnect attempts ran out. `error` is a `ConnectFailedError`. */
@@ -68,7 +75,7 @@ export function terminalError(state: TerminalState): LifelineError {
   if (state.kind === 'failed') return state.error;
   return state.reason.initiator === 'server'
     ? state.reason.error
-    : new ClientClosedError('The client was closed.');
+    : new ClientClosedError(DEV ? 'The client was closed.' : 'closed');
 }
 
 /**

@@ -9,12 +9,12 @@ import {
   RequestFailedError,
   TimeoutError,
   channelStream,
-  encodeClientFrame,
   type LifelineError,
   type ReplyFrame,
   type StreamPosition,
 } from '../protocol/index.js';
-import type { Scope } from '../env/index.js';
+import { DEV, type Scope } from '../env/index.js';
+import { encodeClientFrame } from './wire.js';
 
 /** A handle on one channel subscription. */
 export interface Subscription extends AsyncDisposable {
@@ -87,7 +87,9 @@ export class Subscriptions {
   /** Several handles may share a channel; it is unsubscribed when the last one lets go. */
   add(channel: string): Subscription {
     if (typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel)) {
-      throw new InvalidOptionError(`channel must match ${String(CHANNEL_PATTERN)}`);
+      throw new InvalidOptionError(
+        DEV ? `channel must match ${String(CHANNEL_PATTERN)}` : 'channel',
+      );
     }
     let entry = this.active_.get(channel);
     if (entry === undefined) {
@@ -134,7 +136,9 @@ export class Subscriptions {
           ? undefined
           : new RequestFailedError(
               reply.error.code,
-              `Unsubscribing from channel "${awaiting.channel}" was refused: ${reply.error.message}`,
+              DEV
+                ? `Unsubscribing from channel "${awaiting.channel}" was refused: ${reply.error.message}`
+                : awaiting.channel,
             ),
       );
       return true;
@@ -150,7 +154,9 @@ export class Subscriptions {
     this.options_.report(
       new RequestFailedError(
         reply.error.code,
-        `Subscribing to channel "${entry.channel}" was refused: ${reply.error.message}`,
+        DEV
+          ? `Subscribing to channel "${entry.channel}" was refused: ${reply.error.message}`
+          : entry.channel,
       ),
     );
     return true;
@@ -181,7 +187,11 @@ export class Subscriptions {
       const id = this.options_.nextId();
       const cancel = this.scope_.setTimeout(() => {
         this.awaiting_.delete(id);
-        reject(new TimeoutError(`The gateway did not confirm unsubscribing "${entry.channel}".`));
+        reject(
+          new TimeoutError(
+            DEV ? `The gateway did not confirm unsubscribing "${entry.channel}".` : entry.channel,
+          ),
+        );
       }, this.options_.timeoutMs);
       const done = (error?: LifelineError): void => {
         cancel();
