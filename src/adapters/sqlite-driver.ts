@@ -43,7 +43,7 @@ type DatabaseConstructor = new (path: string, options?: { timeout?: number }) =>
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
 /** Version written to `PRAGMA user_version` once the tables below exist. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export interface SqliteOpenOptions {
   /** The database file; created when missing (its directory must exist). */
@@ -131,11 +131,41 @@ const MIGRATE_V2_TO_V3 = `
   CREATE INDEX lifeline_messages_id ON lifeline_messages (id);
 `;
 
+// Version 4: messages in append order. Version 1 clustered the messages table by
+// (stream, offset), so a commit of publishes to N different users wrote N scattered leaf
+// pages of full rows (and split them as streams grew): at thousands of users that was
+// most of the cost of a durable publish. Rows now go to the end of the table (rowid
+// order, which is commit order) and only the narrow (stream, offset) index is written
+// in stream order; reads and retention walk that index.
+const MIGRATE_V3_TO_V4 = `
+  CREATE TABLE lifeline_messages_v4 (
+    seq INTEGER PRIMARY KEY,
+    stream_id INTEGER NOT NULL,
+    msg_offset INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    published_at REAL NOT NULL,
+    expires_at REAL,
+    require_ack INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  INSERT INTO lifeline_messages_v4
+      (stream_id, msg_offset, id, data, published_at, expires_at, require_ack)
+    SELECT stream_id, msg_offset, id, data, published_at, expires_at, require_ack
+      FROM lifeline_messages ORDER BY published_at, stream_id, msg_offset;
+  DROP TABLE lifeline_messages;
+  ALTER TABLE lifeline_messages_v4 RENAME TO lifeline_messages;
+  CREATE UNIQUE INDEX lifeline_messages_stream ON lifeline_messages (stream_id, msg_offset);
+  CREATE INDEX lifeline_messages_require_ack
+    ON lifeline_messages (stream_id, msg_offset) WHERE require_ack = 1;
+  CREATE INDEX lifeline_messages_id ON lifeline_messages (id);
+`;
+
 /** Schema changes by the version they lead to; applied in order from the file's version. */
 const MIGRATIONS: readonly (readonly [version: number, sql: string])[] = [
   [1, SCHEMA_V1],
   [2, MIGRATE_V1_TO_V2],
   [3, MIGRATE_V2_TO_V3],
+  [4, MIGRATE_V3_TO_V4],
 ];
 
 let driver: DatabaseConstructor | undefined;

@@ -36,6 +36,19 @@ import { createRetention, type StreamRow } from './sqlite-retention.js';
 /** Default of {@link SqliteLogTuning.trimEveryAppends}. */
 export const DEFAULT_TRIM_EVERY_APPENDS = 100;
 
+/**
+ * Rows per multi-row statement of a commit: messages per INSERT, stream heads per UPDATE.
+ * One statement per message or per stream cost more in binding and stepping than the
+ * rows themselves; 32 rows keep the statement well under SQLite's parameter limit.
+ */
+const ROWS_PER_STATEMENT = 32;
+
+/** Columns of one message row, in the order of the INSERT below. */
+const MESSAGE_COLUMNS = 7;
+
+/** Default of {@link SqliteLogTuning.cachedStreams}. */
+export const DEFAULT_CACHED_STREAMS = 100_000;
+
 /** Options of the log itself, whatever connection it uses. */
 export interface SqliteLogTuning extends CommitOptions {
   /**
@@ -57,6 +70,14 @@ export interface SqliteLogTuning extends CommitOptions {
    * @default 100 ({@link DEFAULT_TRIM_EVERY_APPENDS})
    */
   readonly trimEveryAppends?: number;
+  /**
+   * Most streams whose head (id, epoch, last and first offset) the log keeps in memory
+   * between commits, so appending to a stream it wrote recently reads nothing from the
+   * file. The oldest entry goes first past this. A commit made by another connection to
+   * the same file empties the cache (checked once per commit with `PRAGMA data_version`).
+   * @default 100_000 ({@link DEFAULT_CACHED_STREAMS})
+   */
+  readonly cachedStreams?: number;
 }
 
 /** A log on a database file it opens, and closes on `close()`. */
@@ -142,6 +163,12 @@ export function attachSqliteLog(
       `trimEveryAppends must be a positive integer, got ${String(trimEvery)}.`,
     );
   }
+  const cacheLimit = options.cachedStreams ?? DEFAULT_CACHED_STREAMS;
+  if (!Number.isSafeInteger(cacheLimit) || cacheLimit < 0) {
+    throw new InvalidOptionError(
+      `cachedStreams must be a non-negative integer, got ${String(cacheLimit)}.`,
+    );
+  }
   const selectStream = db.prepare<StreamRow>(
     `SELECT id, epoch, last_offset AS last, first_offset AS first
        FROM lifeline_streams WHERE name = ?`,
@@ -150,11 +177,47 @@ export function attachSqliteLog(
     'INSERT INTO lifeline_streams (name, epoch, last_offset, first_offset) VALUES (?, ?, 0, 1)',
   );
   const setLast = db.prepare('UPDATE lifeline_streams SET last_offset = ? WHERE id = ?');
-  const insertMessage = db.prepare(
-    `INSERT INTO lifeline_messages
-       (stream_id, msg_offset, id, data, published_at, expires_at, require_ack)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  const setLasts = db.prepare(
+    `UPDATE lifeline_streams SET last_offset = v.column2
+       FROM (VALUES ${Array<string>(ROWS_PER_STATEMENT).fill('(?, ?)').join(', ')}) AS v
+      WHERE lifeline_streams.id = v.column1`,
   );
+  const insertInto = `INSERT INTO lifeline_messages
+       (stream_id, msg_offset, id, data, published_at, expires_at, require_ack) VALUES `;
+  const insertMessage = db.prepare(`${insertInto}(?, ?, ?, ?, ?, ?, ?)`);
+  const insertMessages = db.prepare(
+    insertInto + Array<string>(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', '),
+  );
+  /** Message rows of the running commit not inserted yet, flat, MESSAGE_COLUMNS a row. */
+  const rowParams: unknown[] = [];
+
+  /** Insert the queued message rows: full chunks if `all` is false, else every one. */
+  function insertRows(all: boolean): void {
+    const chunk = ROWS_PER_STATEMENT * MESSAGE_COLUMNS;
+    let at = 0;
+    for (; rowParams.length - at >= chunk; at += chunk) {
+      insertMessages.run(rowParams.slice(at, at + chunk));
+    }
+    if (all) {
+      for (; at < rowParams.length; at += MESSAGE_COLUMNS) {
+        insertMessage.run(rowParams.slice(at, at + MESSAGE_COLUMNS));
+      }
+    }
+    rowParams.splice(0, at);
+  }
+
+  /** Store the new last offsets of the streams a commit appended to. */
+  function storeHeads(rows: Iterable<StreamRow>): void {
+    const pairs: number[] = [];
+    for (const row of rows) {
+      pairs.push(row.id, row.last);
+      if (pairs.length === ROWS_PER_STATEMENT * 2) {
+        setLasts.run(pairs);
+        pairs.length = 0;
+      }
+    }
+    for (let i = 0; i < pairs.length; i += 2) setLast.run(pairs[i + 1], pairs[i]);
+  }
   const messageColumns = `msg_offset AS "offset", id, data, published_at AS publishedAt,
     expires_at AS expiresAt, require_ack AS requireAck`;
   const selectMessages = db.prepare<MessageRow>(
@@ -179,6 +242,16 @@ export function attachSqliteLog(
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
+  const dataVersion = db.prepare<{ data_version: number }>('PRAGMA data_version');
+
+  /**
+   * Stream heads as of this connection's last commit, by name, oldest entry first. Valid
+   * while no other connection committed: `data_version` tells (it moves only for other
+   * connections' commits), and it is read with the write lock held, so nobody can commit
+   * between that check and this commit's writes.
+   */
+  const heads = new Map<string, StreamRow>();
+  let seenVersion: number | undefined;
 
   let pending: PendingPublish[] = [];
   let inFlight: PendingPublish[] = [];
@@ -186,14 +259,30 @@ export function attachSqliteLog(
   // The first commit trims what an earlier process left behind.
   let recordsSinceTrim = trimEvery;
 
+  /** Inside the commit: the stream's head, from the cache or the file (created when new). */
   function loadOrCreate(stream: string): StreamRow {
-    const row = selectStream.get(stream);
-    if (row !== undefined) return row;
-    // A new stream gets a new epoch; an existing one keeps its epoch for as long as the
-    // file exists, so positions clients kept across a restart stay valid.
-    const epoch = randomUUID();
-    const id = Number(insertStream.run(stream, epoch).lastInsertRowid);
-    return { id, epoch, last: 0, first: 1 };
+    const cached = heads.get(stream);
+    if (cached !== undefined) return cached;
+    let row = selectStream.get(stream);
+    if (row === undefined) {
+      // A new stream gets a new epoch; an existing one keeps its epoch for as long as the
+      // file exists, so positions clients kept across a restart stay valid.
+      const epoch = randomUUID();
+      const id = Number(insertStream.run(stream, epoch).lastInsertRowid);
+      row = { id, epoch, last: 0, first: 1 };
+    }
+    if (cacheLimit > 0) {
+      if (heads.size >= cacheLimit) heads.delete(heads.keys().next().value as string);
+      heads.set(stream, row);
+    }
+    return row;
+  }
+
+  /** Inside the commit, before any write: forget the heads if another connection wrote. */
+  function checkHeads(): void {
+    const version = dataVersion.get()?.data_version;
+    if (version !== seenVersion) heads.clear();
+    seenVersion = version;
   }
 
   /** Write one publish inside the commit's transaction; returns its outcome. */
@@ -217,7 +306,7 @@ export function attachSqliteLog(
         rows.set(stream, found);
       }
       const offset = ++found.row.last;
-      insertMessage.run(
+      rowParams.push(
         found.row.id,
         offset,
         message.id,
@@ -226,6 +315,7 @@ export function attachSqliteLog(
         message.expiresAt ?? null,
         message.requireAck === true ? 1 : 0,
       );
+      if (rowParams.length >= ROWS_PER_STATEMENT * MESSAGE_COLUMNS) insertRows(false);
       positions.push({ stream, epoch: found.row.epoch, offset });
     }
     const record = publishRecord(message, positions, idempotency);
@@ -252,13 +342,17 @@ export function attachSqliteLog(
       return pending.length > 0;
     },
     write() {
+      checkHeads();
+      // Rows a failed commit left behind were rolled back with it.
+      rowParams.length = 0;
       const rows = new Map<string, { row: StreamRow; before: number }>();
       const now = clock.now();
       // In call order: a stream's offsets follow the order publishes were called in, and
       // the second of two publishes with one key finds the first's record.
       for (const item of inFlight) item.result = write(item, rows, now);
+      insertRows(true);
+      storeHeads([...rows.values()].map((r) => r.row));
       for (const { row, before } of rows.values()) {
-        setLast.run(row.last, row.id);
         // Amortized: a delete per stream per batch would double the cost of fan-out.
         if (Math.floor(before / trimEvery) !== Math.floor(row.last / trimEvery)) {
           retention.apply(row, now);
@@ -272,6 +366,8 @@ export function attachSqliteLog(
     settle(error) {
       const done = inFlight;
       inFlight = [];
+      // A rolled back commit leaves cached heads ahead of the file.
+      if (error !== undefined) heads.clear();
       // In call order, so a stream's publishes resolve in offset order.
       for (const item of done) {
         if (error === undefined && item.result !== undefined) item.resolve(item.result);
@@ -294,6 +390,8 @@ export function attachSqliteLog(
       const locked = selectStream.get(stream) ?? row;
       const dropped = retention.apply(locked, now);
       commit.run();
+      const cached = heads.get(stream);
+      if (cached !== undefined) cached.first = locked.first;
       return { row: locked, dropped };
     } catch (error) {
       if (db.inTransaction) rollback.run();

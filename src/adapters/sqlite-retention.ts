@@ -1,7 +1,7 @@
 /**
  * Retention of the SQLite message log: which offsets a stream still keeps, and deleting
  * the ones it does not. Retained messages are always the contiguous run
- * `first_offset..last_offset`, so dropping is one range delete on the primary key.
+ * `first_offset..last_offset`, so dropping is one range delete on the (stream, offset) index.
  */
 import { InvalidOptionError } from '../protocol/index.js';
 import {
@@ -45,7 +45,7 @@ export function createRetention(
 ): Retention {
   const maxMessages = limit(options?.maxMessages, DEFAULT_RETENTION_MAX_MESSAGES, 'maxMessages');
   const maxAgeMs = limit(options?.maxAgeMs, DEFAULT_RETENTION_MAX_AGE_MS, 'maxAgeMs');
-  // ORDER BY … LIMIT 1 walks the primary key from `from` and stops at the first fresh
+  // ORDER BY … LIMIT 1 walks the (stream, offset) index from `from` and stops at the first fresh
   // message: usually the first row it looks at. (MIN() would scan the whole range.)
   const firstFresh = db.prepare<{ o: number }>(
     `SELECT msg_offset AS o FROM lifeline_messages

@@ -111,6 +111,52 @@ describe('sqlite log: durability', () => {
     assert.equal(new Set(positions.map((p) => p.epoch)).size, 1);
     await Promise.all([a.close(), b.close()]);
   });
+
+  test('a connection continues from offsets another connection appended since', async () => {
+    const path = freshPath();
+    const a = createSqliteLog({ path });
+    const b = createSqliteLog({ path });
+    assert.equal((await a.append('s', message(1))).offset, 1);
+    assert.equal((await b.append('s', message(2))).offset, 2);
+    assert.equal((await b.append('s', message(3))).offset, 3);
+    assert.equal((await a.append('s', message(4))).offset, 4);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('a rolled back commit hands its offsets out again', async () => {
+    const db = openDatabase({ path: freshPath() });
+    // Fails the commit that writes message "boom", on this connection only.
+    db.exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON lifeline_messages WHEN NEW.id = 'boom'
+             BEGIN SELECT RAISE(ABORT, 'boom'); END`);
+    const log = createSqliteLog({ db });
+    assert.equal((await log.append('s', message(1))).offset, 1);
+    const failed = [
+      log.append('s', message(2)),
+      log.append('s', { id: 'boom', data: null, publishedAt: Date.now() }),
+    ];
+    for (const p of failed) await assert.rejects(p, { code: 'LIFELINE_ERR_STORE_WRITE' });
+    assert.equal((await log.append('s', message(3))).offset, 2);
+    assert.deepEqual(
+      (await log.read('s', 0, 10))?.messages.map((m) => m.id),
+      ['m1', 'm3'],
+    );
+    await log.close();
+    db.close();
+  });
+
+  test('streams beyond cachedStreams are read from the file again', async () => {
+    const log = createSqliteLog({ path: freshPath(), cachedStreams: 2 });
+    for (let round = 1; round <= 3; round++) {
+      const positions = await Promise.all(
+        ['a', 'b', 'c', 'd'].map((s, i) => log.append(s, message(round * 10 + i))),
+      );
+      assert.deepEqual(
+        positions.map((p) => p.offset),
+        [round, round, round, round],
+      );
+    }
+    await log.close();
+  });
 });
 
 describe('sqlite log: group commit', () => {
@@ -292,6 +338,8 @@ describe('sqlite log: lifecycle and errors', () => {
     const path = freshPath();
     assert.throws(() => createSqliteLog({ path, commitIntervalMs: -1 }), InvalidOptionError);
     assert.throws(() => createSqliteLog({ path, trimEveryAppends: 0 }), InvalidOptionError);
+    assert.throws(() => createSqliteLog({ path, cachedStreams: -1 }), InvalidOptionError);
+    assert.throws(() => createSqliteLog({ path, cachedStreams: 1.5 }), InvalidOptionError);
     assert.throws(
       () => createSqliteLog({ path, retention: { maxMessages: 0 } }),
       InvalidOptionError,
