@@ -1,6 +1,7 @@
 /**
  * What `lifeline/uniapp` and `lifeline/wechat` share: the whole client, the app-show and
- * network wiring, and the SocketTask adapter. Not a package entry of its own.
+ * network wiring, the SocketTask adapter and the polling requester over `request`. Not a
+ * package entry of its own.
  */
 export * from './client.js';
 export {
@@ -17,3 +18,11 @@ export {
   type PlatformError,
   type SocketTaskLike,
 } from '../platforms/socket-task.js';
+export {
+  DEFAULT_POLL_TIMEOUT_MS,
+  miniProgramRequester,
+  type MiniProgramRequesterOptions,
+  type RequestCallOptions,
+  type RequestFunction,
+  type RequestSuccess,
+} from '../platforms/request.js';

@@ -1,7 +1,8 @@
 /**
- * What WeChat and uni-app have in common: a client over `connectSocket`, the app's
- * foreground/background cycle and the platform's network status. `wechat.ts` and
- * `uniapp.ts` only find their host object and name it.
+ * What WeChat and uni-app have in common: a client over `connectSocket` (and `request`
+ * for the HTTP long-polling fallback), the app's foreground/background cycle and the
+ * platform's network status. `wechat.ts` and `uniapp.ts` only find their host object and
+ * name it.
  *
  * Mini-program runtimes suspend a backgrounded app's JavaScript and kill its sockets, often
  * without a close event. Hiding therefore does nothing here (WeChat also reports the app
@@ -12,6 +13,7 @@ import { createClient } from '../client/client.js';
 import type { ClientOptions, NetworkSource } from '../client/options.js';
 import type { LifelineClient } from '../client/types.js';
 import { UnsupportedError } from '../protocol/index.js';
+import { miniProgramRequester, type RequestFunction } from './request.js';
 import { socketTaskWebSocket, type ConnectSocket } from './socket-task.js';
 
 /** What `onNetworkStatusChange` reports. */
@@ -22,12 +24,14 @@ export interface NetworkStatus {
 }
 
 /**
- * The part of `wx` / `uni` Lifeline uses. Only `connectSocket` is required; without the
- * app events call {@link appShown} from `App.onShow` yourself, without the network events
- * the client notices a lost network by its heartbeat.
+ * The part of `wx` / `uni` Lifeline uses. Only `connectSocket` is required; without
+ * `request` there is no polling fallback, without the app events call {@link appShown}
+ * from `App.onShow` yourself, without the network events the client notices a lost
+ * network by its heartbeat.
  */
 export interface MiniProgramHost {
   connectSocket: ConnectSocket;
+  request?: RequestFunction;
   onAppShow?(listener: (options: unknown) => void): void;
   offAppShow?(listener: (options: unknown) => void): void;
   onNetworkStatusChange?(listener: (status: NetworkStatus) => void): void;
@@ -37,11 +41,18 @@ export interface MiniProgramHost {
 /** Options shared by `createWechatClient` and `createUniClient`. */
 export interface MiniProgramClientOptions extends Omit<ClientOptions, 'WebSocket' | 'network'> {
   /**
-   * Extra HTTP headers of the WebSocket upgrade request (the platforms refuse `Referer`).
-   * Credentials belong in `token`, which travels in the protocol's `hello`.
+   * Extra HTTP headers of the WebSocket upgrade request and of the polling requests (the
+   * platforms refuse `Referer`). Credentials belong in `token`, which travels in the
+   * protocol's `hello`.
    * @default none
    */
   readonly header?: Readonly<Record<string, string>>;
+  /**
+   * Longest wait for one polling request over `request` (its `timeout`), in ms. Must be
+   * longer than the gateway holds a polling GET (`holdMs`, 25 s by default).
+   * @default DEFAULT_POLL_TIMEOUT_MS (60_000)
+   */
+  readonly pollTimeoutMs?: number;
   /**
    * Source of `online` / `offline` events.
    * @default the platform's `onNetworkStatusChange`, when it has one
@@ -162,35 +173,63 @@ export function requireHost(host: unknown, lookup: HostLookup): MiniProgramHost 
 }
 
 /**
- * `createClient` over the host's `connectSocket`, with the app's return to the foreground
- * and the platform's network status wired to the client. The platform listeners are added
- * when the client starts connecting and removed when it is closed, so a page that creates
- * a client per visit leaves nothing registered with the platform.
- *
- * HTTP long-polling over `host.request` plugs in here once the client has a polling
- * transport: a `fetch`-like function built over `request`, passed next to `WebSocket`.
+ * `createClient` over the host's `connectSocket`, with HTTP long-polling over its
+ * `request` as the fallback (unless the options bring their own `request` or `fetch`),
+ * and the app's return to the foreground and the platform's network status wired to the
+ * client. The platform listeners are added when the client starts connecting and removed
+ * when it is closed, so a page that creates a client per visit leaves nothing registered
+ * with the platform.
  */
 export function createMiniProgramClient(
   host: MiniProgramHost,
   name: string,
   options: MiniProgramClientOptions,
 ): LifelineClient {
-  const { header, network: givenNetwork, checkOnAppShow = true, ...clientOptions } = options;
+  const {
+    header,
+    pollTimeoutMs,
+    network: givenNetwork,
+    checkOnAppShow = true,
+    ...clientOptions
+  } = options;
   const WebSocket = socketTaskWebSocket(host.connectSocket.bind(host), {
     platform: name,
     ...(header === undefined ? {} : { header }),
   });
+  const hostRequest = bound<RequestFunction>(host, 'request');
+  const request =
+    clientOptions.request !== undefined ||
+    clientOptions.fetch !== undefined ||
+    hostRequest === undefined
+      ? undefined
+      : miniProgramRequester(hostRequest, {
+          platform: name,
+          ...(header === undefined ? {} : { header }),
+          ...(pollTimeoutMs === undefined ? {} : { timeoutMs: pollTimeoutMs }),
+        });
 
   let client: LifelineClient | null = null;
   let platformNetwork: PlatformNetwork | null = null;
   let lastType: string | undefined;
+  let lastOnline: boolean | undefined;
   const statusChanged = (status: NetworkStatus): void => {
     const online = status?.isConnected !== false && status?.networkType !== 'none';
     // Wi-Fi → cellular keeps `isConnected` but changes the address: the socket is likely dead.
     const moved = lastType !== undefined && status?.networkType !== lastType;
+    const wasOnline = lastOnline;
     lastType = status?.networkType;
-    platformNetwork?.emit(online ? 'online' : 'offline');
-    if (online && moved && client?.state.kind === 'open') client.checkLiveness();
+    lastOnline = online;
+    const open = client?.state.kind === 'open';
+    // Like a browser's events, `online` and `offline` mark changes of connectivity only
+    // (the client probes an open connection on `online`). The first report is a baseline:
+    // it ends a reconnect wait, and leaves an open connection alone.
+    if (!online) {
+      if (wasOnline !== false) platformNetwork?.emit('offline');
+    } else if (wasOnline === false || (wasOnline === undefined && !open)) {
+      platformNetwork?.emit('online');
+    } else if (moved && open) {
+      client?.checkLiveness();
+    }
   };
   const statusEvent =
     givenNetwork === undefined
@@ -206,6 +245,7 @@ export function createMiniProgramClient(
   const created = createClient({
     ...clientOptions,
     WebSocket,
+    ...(request === undefined ? {} : { request }),
     ...(network === undefined ? {} : { network }),
   });
   client = created;
@@ -220,6 +260,7 @@ export function createMiniProgramClient(
       showEvent?.detach();
       statusEvent?.detach();
       lastType = undefined;
+      lastOnline = undefined;
     } else if (to.kind !== 'idle') {
       showEvent?.attach();
       statusEvent?.attach();

@@ -1,7 +1,7 @@
 /**
- * uni-app (App, H5 and every mini-program target): the client over `uni.connectSocket`,
- * with `uni.onAppShow` and `uni.onNetworkStatusChange` wired in where the runtime has them
- * (see `mini-program.ts` for what they do).
+ * uni-app (App, H5 and every mini-program target): the client over `uni.connectSocket`
+ * (and `uni.request` for polling), with `uni.onAppShow` and `uni.onNetworkStatusChange`
+ * wired in where the runtime has them (see `mini-program.ts` for what they do).
  */
 import type { LifelineClient } from '../client/types.js';
 import {
@@ -30,8 +30,9 @@ function globalUni(): unknown {
 
 /**
  * A client for uni-app. Options are those of `createClient` without `WebSocket` (it is
- * built over `uni.connectSocket`), plus `uni`, `header`, `checkOnAppShow`. Throws
- * `UnsupportedError` when there is no `uni.connectSocket`.
+ * built over `uni.connectSocket`; polling goes over `uni.request`), plus `uni`, `header`,
+ * `pollTimeoutMs`, `checkOnAppShow`. Throws `UnsupportedError` when there is no
+ * `uni.connectSocket`.
  */
 export function createUniClient(options: UniClientOptions): LifelineClient {
   const { uni: given, ...rest } = options;

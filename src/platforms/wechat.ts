@@ -1,6 +1,7 @@
 /**
- * WeChat mini-programs: the client over `wx.connectSocket`, with `wx.onAppShow` and
- * `wx.onNetworkStatusChange` wired in (see `mini-program.ts` for what they do).
+ * WeChat mini-programs: the client over `wx.connectSocket` (and `wx.request` for
+ * polling), with `wx.onAppShow` and `wx.onNetworkStatusChange` wired in (see
+ * `mini-program.ts` for what they do).
  */
 import type { LifelineClient } from '../client/types.js';
 import {
@@ -29,8 +30,9 @@ function globalWx(): unknown {
 
 /**
  * A client for WeChat mini-programs. Options are those of `createClient` without
- * `WebSocket` (it is built over `wx.connectSocket`), plus `wx`, `header`,
- * `checkOnAppShow`. Throws `UnsupportedError` when there is no `wx.connectSocket`.
+ * `WebSocket` (it is built over `wx.connectSocket`; polling goes over `wx.request`), plus
+ * `wx`, `header`, `pollTimeoutMs`, `checkOnAppShow`. Throws `UnsupportedError` when there
+ * is no `wx.connectSocket`.
  */
 export function createWechatClient(options: WechatClientOptions): LifelineClient {
   const { wx: given, ...rest } = options;

@@ -15,7 +15,8 @@
  *   are available to a test.
  * - `on*` listeners of a task add up; the app events (`onAppShow`, `onNetworkStatusChange`)
  *   too, and `off*` without a listener removes all of them.
- * - While the network is down, `connectSocket` fails.
+ * - While the network is down, `connectSocket` fails (and so does `request`).
+ * - `request` (only with the `http` option) is `fake-request.ts`, over real HTTP.
  * - Quirks some runtimes have, switchable per test: refusing to close a task that has not
  *   opened yet, and closing a backgrounded app's socket with 1000 "interrupted" or
  *   silently.
@@ -38,6 +39,7 @@ import type {
   SocketTaskSendOptions,
 } from '../../src/platforms/socket-task.js';
 import type { MiniProgramHost, NetworkStatus } from '../../src/platforms/mini-program.js';
+import { FakeRequestApi, type RequestQuirks } from './fake-request.js';
 
 /** The platforms' callbacks are asynchronous; this queues them as macrotasks. */
 export class EventLoop {
@@ -333,6 +335,12 @@ export interface FakeHostOptions {
   /** Scripted tasks (the test plays the gateway) or tasks over real `ws` connections. */
   readonly backend?: 'scripted' | 'ws';
   readonly quirks?: Quirks;
+  /**
+   * Give the API object a `request` over real HTTP (with these quirks), so the client can
+   * fall back to polling. Without it the fake has no `request`, and the client WebSocket
+   * only, as the scripted tests expect.
+   */
+  readonly http?: RequestQuirks | true;
 }
 
 export interface ApiOptions {
@@ -347,6 +355,8 @@ export class FakeMiniProgram {
   readonly kind: 'wx' | 'uni';
   readonly backend: 'scripted' | 'ws';
   readonly quirks: Quirks;
+  /** `request`, when the fake was made with `http`. */
+  readonly http: FakeRequestApi | undefined;
   /** When set, the next `connectSocket` reports this `fail` and its task never opens. */
   refuseNextConnect: string | undefined;
   readonly #appShow: Listener<unknown>[] = [];
@@ -358,6 +368,10 @@ export class FakeMiniProgram {
     this.kind = options.kind;
     this.backend = options.backend ?? 'scripted';
     this.quirks = options.quirks ?? {};
+    this.http =
+      options.http === undefined
+        ? undefined
+        : new FakeRequestApi(this.loop, this.kind, options.http === true ? {} : options.http);
   }
 
   connectSocket(options: ConnectSocketOptions): unknown {
@@ -426,6 +440,8 @@ export class FakeMiniProgram {
       const fn = this[name] as (...args: never[]) => unknown;
       api[name] = fn.bind(this);
     }
+    if (this.http !== undefined && !options.without?.includes('request'))
+      api['request'] = this.http.request.bind(this.http);
     return api as unknown as MiniProgramHost;
   }
 
@@ -445,6 +461,7 @@ export class FakeMiniProgram {
   /** The network changed; while it is down, `connectSocket` fails. */
   setNetwork(isConnected: boolean, networkType = isConnected ? 'wifi' : 'none'): void {
     this.#online = isConnected;
+    this.http?.setOnline(isConnected);
     for (const l of [...this.#network]) this.loop.post(() => l({ isConnected, networkType }));
   }
 
