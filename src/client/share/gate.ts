@@ -1,0 +1,154 @@
+/**
+ * The checkpoint gate: the `storage` the leader's client writes its positions to.
+ *
+ * The leader's client saves positions once its listeners have a message — but its
+ * listeners are only the leader tab; the other tabs get the message a moment later over
+ * the channel, or never, if the leader dies first. So a save is held here until every tab
+ * has confirmed every event the leader had broadcast when the save was made, and only
+ * then written to the application's storage and announced to the tabs as the checkpoint.
+ * The next leader resumes from that checkpoint: whatever the old leader received but some
+ * tab did not confirm is replayed by the gateway, and each tab drops what it already has
+ * by position. Nothing is lost; nothing is shown twice.
+ *
+ * The saved text is opaque here: the gate never parses the client's record, it only
+ * decides which of the client's own snapshots may be published.
+ */
+import { StorageError, type LifelineError } from '../../protocol/index.js';
+import type { Disposer, Scope } from '../../env/index.js';
+import type { PositionStorage } from '../options.js';
+
+/** Snapshots held back at most; older ones are dropped (a newer one replaces them). */
+export const MAX_PENDING_CHECKPOINTS = 32;
+
+/** The newest checkpoint a tab knows of: it outlives leaders, so it lives with the tab. */
+export interface CheckpointMemory {
+  text: string | undefined;
+}
+
+export interface GateOptions {
+  /** The key the leader's client stores positions under. */
+  readonly positionsKey: string;
+  /** The application's storage, if it gave one. */
+  readonly storage: PositionStorage | undefined;
+  readonly memory: CheckpointMemory;
+  /** A tab that has not confirmed a held snapshot within this time stops holding it, in ms. */
+  readonly confirmTimeoutMs: number;
+  /** A checkpoint may be announced. */
+  readonly published: (text: string) => void;
+  readonly report: (error: LifelineError) => void;
+}
+
+interface Snapshot {
+  /** Every event up to this one had been broadcast when the snapshot was taken. */
+  readonly seq: number;
+  readonly text: string;
+}
+
+export class CheckpointGate implements PositionStorage {
+  /** The number of the newest broadcast event. */
+  seq = 0;
+  private readonly scope_: Scope;
+  private readonly options_: GateOptions;
+  private readonly confirmed_ = new Map<string, number>();
+  private pending_: Snapshot[] = [];
+  private readonly other_ = new Map<string, string>();
+  private writing_: Promise<void> | null = null;
+  private timer_: Disposer | null = null;
+
+  constructor(scope: Scope, options: GateOptions) {
+    this.scope_ = scope;
+    this.options_ = options;
+  }
+
+  getItem(key: string): string | null | undefined | Promise<string | null | undefined> {
+    const { storage, positionsKey, memory } = this.options_;
+    if (key !== positionsKey)
+      return storage === undefined ? this.other_.get(key) : storage.getItem(key);
+    // What the previous leader announced, else what a previous page load saved.
+    if (memory.text !== undefined) return memory.text;
+    return storage?.getItem(key);
+  }
+
+  setItem(key: string, value: string): void | Promise<void> {
+    const { storage, positionsKey } = this.options_;
+    if (key !== positionsKey) {
+      if (storage === undefined) this.other_.set(key, value);
+      else return storage.setItem(key, value);
+      return;
+    }
+    this.pending_.push({ seq: this.seq, text: value });
+    if (this.pending_.length > MAX_PENDING_CHECKPOINTS) this.pending_.shift();
+    this.release_();
+  }
+
+  /** A tab joined when events up to `seq` were already out: it holds back nothing before. */
+  join(tab: string, seq: number): void {
+    if (!this.confirmed_.has(tab)) this.confirmed_.set(tab, seq);
+  }
+
+  confirm(tab: string, seq: number): void {
+    if ((this.confirmed_.get(tab) ?? -1) >= seq) return;
+    this.confirmed_.set(tab, seq);
+    this.release_();
+  }
+
+  leave(tab: string): void {
+    if (this.confirmed_.delete(tab)) this.release_();
+  }
+
+  /** Stop: snapshots still held are not written (the next leader replays from the last checkpoint). */
+  dispose(): void {
+    this.timer_?.();
+    this.timer_ = null;
+    this.pending_ = [];
+  }
+
+  private release_(): void {
+    let floor = this.seq;
+    for (const seq of this.confirmed_.values()) floor = Math.min(floor, seq);
+    let ready: Snapshot | undefined;
+    while (this.pending_.length > 0 && this.pending_[0]!.seq <= floor)
+      ready = this.pending_.shift();
+    if (ready !== undefined) this.write_(ready.text);
+    this.timer_?.();
+    this.timer_ = null;
+    const held = this.pending_[0];
+    if (held === undefined) return;
+    this.timer_ = this.scope_.setTimeout(() => {
+      this.timer_ = null;
+      // A tab this far behind is frozen or gone: it stops holding checkpoints back.
+      for (const [tab, seq] of this.confirmed_) if (seq < held.seq) this.confirmed_.delete(tab);
+      this.release_();
+    }, this.options_.confirmTimeoutMs);
+  }
+
+  private write_(text: string): void {
+    const { storage, positionsKey, memory, published, report } = this.options_;
+    memory.text = text;
+    published(text);
+    if (storage === undefined) return;
+    const failed = (cause: unknown): void =>
+      report(new StorageError(`Could not save the positions ("${positionsKey}").`, { cause }));
+    const write = (): Promise<void> | undefined => {
+      try {
+        const done = storage.setItem(positionsKey, text);
+        return isThenable(done) ? Promise.resolve(done).then(undefined, failed) : undefined;
+      } catch (cause) {
+        failed(cause);
+        return undefined;
+      }
+    };
+    // A synchronous storage (`localStorage`) is written at once, the page may be going
+    // away; an asynchronous one gets its writes in order, one after another.
+    const queued = this.writing_ === null ? write() : this.writing_.then(write);
+    if (queued === undefined) return;
+    const settled: Promise<void> = queued.then(() => {
+      if (this.writing_ === settled) this.writing_ = null;
+    });
+    this.writing_ = settled;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<void> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}

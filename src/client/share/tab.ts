@@ -1,0 +1,604 @@
+/**
+ * One tab's client when tabs share a connection: the same `LifelineClient` API, served by
+ * whichever tab leads. Every tab, the leader's included, talks to the leader the same way
+ * (the leader's own tab without the channel in between), so a tab that takes over keeps
+ * its listeners, subscriptions and unanswered calls.
+ *
+ * What a tab keeps for itself: its state (the leader's, mirrored), its channels (it hears
+ * only those), the position of the last message it showed per stream (it drops what it
+ * already has when a new leader replays), and its unanswered calls (re-sent to a new
+ * leader).
+ */
+import {
+  CHANNEL_PATTERN,
+  CHANNEL_STREAM_PREFIX,
+  ClientClosedError,
+  ConnectFailedError,
+  InvalidOptionError,
+  LifelineError,
+  ProtocolError,
+  TimeoutError,
+  type PublishTarget,
+  type StreamPosition,
+} from '../../protocol/index.js';
+import { Scope, type Clock, type Disposer } from '../../env/index.js';
+import type { ClientOptions, PositionStorage, TokenSource } from '../options.js';
+import type { ConnectionState } from '../state.js';
+import type { Subscription } from '../subscriptions.js';
+import type {
+  ClientEvents,
+  LifelineClient,
+  PublishReceipt,
+  PushMessage,
+  RequestOptions,
+  ResyncEvent,
+  SendResult,
+} from '../types.js';
+import type {
+  BroadcastChannelConstructorLike,
+  BroadcastChannelLike,
+  LockManagerLike,
+} from './env.js';
+import { TabEvents } from './events.js';
+import type { CheckpointMemory } from './gate.js';
+import { LeaderHost } from './host.js';
+import { shareName } from './key.js';
+import {
+  asShareMessage,
+  decodeError,
+  decodeState,
+  isToLeader,
+  type CallOp,
+  type FromLeader,
+  type SharedEvent,
+  type ToLeader,
+} from './wire.js';
+
+/** Leaders a tab remembers having left, to ignore their late messages. */
+const MAX_RETIRED_LEADERS = 64;
+
+export interface TabSetup {
+  readonly url: string;
+  readonly token: TokenSource | undefined;
+  readonly shareKey: string | undefined;
+  readonly locks: LockManagerLike;
+  readonly BroadcastChannel: BroadcastChannelConstructorLike;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly requestTimeoutMs: number;
+  readonly confirmTimeoutMs: number;
+  /** The transport a tab says it is connecting over before the leader tells it more. */
+  readonly transport: 'websocket' | 'polling';
+  /** What the leader's real client is created with (sharing options removed). */
+  readonly client: ClientOptions;
+  readonly createClient: (options: ClientOptions) => LifelineClient;
+  readonly positionsKey: string;
+  readonly storage: PositionStorage | undefined;
+}
+
+interface Call {
+  readonly op: CallOp;
+  readonly data: string;
+  readonly to: PublishTarget | undefined;
+  /** Absolute, in ms since the epoch; undefined for `send()`, which has no deadline. */
+  readonly deadline: number | undefined;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: LifelineError) => void;
+  readonly cancel: Disposer;
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: LifelineError): void;
+}
+
+type Last = Map<string, { epoch: string; offset: number }>;
+
+export class SharedTab implements LifelineClient {
+  private readonly setup_: TabSetup;
+  private readonly id_: string;
+  private readonly events_ = new TabEvents();
+  private readonly scope_: Scope;
+  private state_: ConnectionState = { kind: 'idle' };
+  /** Bumped by `close()`: a join still resolving the share name belongs to an older life. */
+  private life_ = 0;
+  private channel_: BroadcastChannelLike | null = null;
+  private host_: LeaderHost | null = null;
+  private releaseLock_: (() => void) | null = null;
+  private abortLock_: AbortController | null = null;
+  private leader_: string | null = null;
+  private readonly retired_ = new Set<string>();
+  private seen_ = 0;
+  private confirming_ = false;
+  private ready_: Deferred | null = null;
+  private readonly calls_ = new Map<string, Call>();
+  private readonly unsubscribing_ = new Map<string, () => void>();
+  private readonly channels_ = new Map<string, number>();
+  private readonly shown_: Last = new Map();
+  private readonly shownInBatches_: Last = new Map();
+  private readonly checkpoint_: CheckpointMemory = { text: undefined };
+  private counter_ = 0;
+
+  constructor(setup: TabSetup) {
+    this.setup_ = setup;
+    this.scope_ = new Scope(setup.clock);
+    let id = '';
+    while (id.length < 12) id += Math.floor(setup.random() * 36).toString(36);
+    this.id_ = id;
+  }
+
+  get state(): ConnectionState {
+    return this.state_;
+  }
+
+  /** Whether this tab holds the connection now. */
+  get leading(): boolean {
+    return this.host_ !== null;
+  }
+
+  connect(): Promise<void> {
+    if (this.state_.kind === 'open') return Promise.resolve();
+    const ready = (this.ready_ ??= deferred());
+    if (this.channel_ === null) this.join_();
+    else if (isTerminal(this.state_)) this.post_({ t: 'ctl', tab: this.id_, op: 'connect' });
+    return ready.promise;
+  }
+
+  async close(): Promise<void> {
+    if (this.channel_ === null && isTerminal(this.state_)) return;
+    this.life_++;
+    const closed = new ClientClosedError('The client was closed.');
+    const calls = [...this.calls_.values()];
+    this.calls_.clear();
+    for (const call of calls) {
+      call.cancel();
+      call.reject(closed);
+    }
+    for (const done of [...this.unsubscribing_.values()]) done();
+    this.post_({ t: 'bye', tab: this.id_ });
+    this.transition_({ kind: 'closed', reason: { initiator: 'client' } });
+    const host = this.host_;
+    const release = this.releaseLock_;
+    const channel = this.channel_;
+    this.host_ = null;
+    this.releaseLock_ = null;
+    this.channel_ = null;
+    this.leader_ = null;
+    this.abortLock_?.abort();
+    this.abortLock_ = null;
+    this.scope_.dispose();
+    try {
+      // The leader hands over: its client closes, then the lock goes to the next tab.
+      await host?.resign();
+    } finally {
+      release?.();
+      channel?.close();
+    }
+  }
+
+  reconnect(): void {
+    if (this.channel_ === null) void this.connect().catch(() => {});
+    else this.post_({ t: 'ctl', tab: this.id_, op: 'reconnect' });
+  }
+
+  checkLiveness(): void {
+    if (this.channel_ !== null) this.post_({ t: 'ctl', tab: this.id_, op: 'check' });
+  }
+
+  on<K extends keyof ClientEvents>(
+    event: K,
+    listener: (payload: ClientEvents[K]) => void,
+  ): () => void {
+    return this.events_.on(event, listener);
+  }
+
+  request(data: unknown, options: RequestOptions = {}): Promise<unknown> {
+    return this.call_('request', data, undefined, options);
+  }
+
+  publish(to: PublishTarget, data: unknown, options: RequestOptions = {}): Promise<PublishReceipt> {
+    return this.call_('publish', data, to, options) as Promise<PublishReceipt>;
+  }
+
+  send(data: unknown): SendResult {
+    if (isTerminal(this.state_)) throw terminalError(this.state_);
+    const text = jsonOf(data);
+    let resolve!: () => void;
+    let reject!: (error: LifelineError) => void;
+    const delivered = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Callers may ignore `delivered`; its rejection must not surface as unhandled.
+    delivered.catch(() => {});
+    const rid = this.nextId_();
+    // Written to a socket only when this tab leads an open session; otherwise it is on
+    // its way to the leader (or waiting for one).
+    const status = this.host_ !== null && this.state_.kind === 'open' ? 'sent' : 'queued';
+    this.calls_.set(rid, {
+      op: 'send',
+      data: text,
+      to: undefined,
+      deadline: undefined,
+      resolve: () => resolve(),
+      reject,
+      cancel: () => {},
+    });
+    this.postCall_(rid);
+    return { status, id: rid, delivered };
+  }
+
+  subscribe(channel: string): Subscription {
+    if (typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel))
+      throw new InvalidOptionError(`channel must match ${String(CHANNEL_PATTERN)}`);
+    const handles = this.channels_.get(channel) ?? 0;
+    this.channels_.set(channel, handles + 1);
+    if (handles === 0 && this.channel_ !== null) this.post_({ t: 'sub', tab: this.id_, channel });
+    let released: Promise<void> | undefined;
+    const unsubscribe = (): Promise<void> => (released ??= this.release_(channel));
+    return { channel, unsubscribe, [Symbol.asyncDispose]: unsubscribe };
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ------------------------------------------------------------------ joining
+
+  private join_(): void {
+    const life = this.life_;
+    const { url, token, shareKey, transport } = this.setup_;
+    this.transition_({ kind: 'connecting', attempt: 0, transport });
+    shareName(url, token, shareKey).then(
+      (name) => {
+        if (life !== this.life_) return;
+        const channel = new this.setup_.BroadcastChannel(name);
+        channel.addEventListener('message', (event) => this.received_(event.data));
+        this.channel_ = channel;
+        const abort = new AbortController();
+        this.abortLock_ = abort;
+        this.setup_.locks
+          .request(name, { signal: abort.signal }, () => this.lead_(life))
+          .catch((cause: unknown) => {
+            if (life === this.life_)
+              this.failed_(new ConnectFailedError('Could not wait for the lead.', { cause }));
+          });
+        this.post_({ t: 'hello', tab: this.id_ });
+        for (const ch of this.channels_.keys())
+          this.post_({ t: 'sub', tab: this.id_, channel: ch });
+      },
+      (cause: unknown) => {
+        if (life !== this.life_) return;
+        this.failed_(
+          cause instanceof LifelineError
+            ? cause
+            : new ConnectFailedError('Could not tell which connection to share.', { cause }),
+        );
+      },
+    );
+  }
+
+  private failed_(error: LifelineError): void {
+    this.abortLock_?.abort();
+    this.abortLock_ = null;
+    this.channel_?.close();
+    this.channel_ = null;
+    this.transition_({ kind: 'failed', error });
+  }
+
+  /** The lock is ours: hold it, and the connection, until this tab closes (or dies). */
+  private lead_(life: number): Promise<void> {
+    if (life !== this.life_) return Promise.resolve();
+    return new Promise<void>((release) => {
+      this.releaseLock_ = release;
+      const s = this.setup_;
+      this.host_ = new LeaderHost(this.scope_.child(), {
+        tab: this.id_,
+        client: s.client,
+        createClient: s.createClient,
+        positionsKey: s.positionsKey,
+        storage: s.storage,
+        memory: this.checkpoint_,
+        confirmTimeoutMs: s.confirmTimeoutMs,
+        post: (message) => this.broadcast_(message),
+      });
+      this.broadcast_({ t: 'lead', leader: this.id_ });
+      this.host_.start();
+    });
+  }
+
+  // ------------------------------------------------------------------ the channel
+
+  /** To the leader: straight to the host in the leader's tab, over the channel elsewhere. */
+  private post_(message: ToLeader): void {
+    if (this.host_ !== null) this.host_.receive(message);
+    else this.channel_?.postMessage(message);
+  }
+
+  /** From this tab's host to every tab, this one included. */
+  private broadcast_(message: FromLeader): void {
+    this.channel_?.postMessage(message);
+    this.fromLeader_(message);
+  }
+
+  private received_(data: unknown): void {
+    const message = asShareMessage(data);
+    if (message === undefined) return;
+    if (isToLeader(message)) this.host_?.receive(message);
+    else this.fromLeader_(message);
+  }
+
+  private fromLeader_(message: FromLeader): void {
+    if (this.channel_ === null) return;
+    if ('to' in message && message.to !== this.id_) return;
+    if (message.leader !== this.leader_) {
+      // Late words of a leader this tab has left, or of another leader while it leads.
+      if (this.retired_.has(message.leader)) return;
+      if (this.host_ !== null && message.leader !== this.id_) return;
+      this.follow_(message.leader);
+    }
+    switch (message.t) {
+      case 'welcome':
+        this.seen_ = message.seq;
+        for (const head of message.heads) {
+          if (!this.shown_.has(head.stream)) this.shown_.set(head.stream, head);
+          if (!this.shownInBatches_.has(head.stream)) this.shownInBatches_.set(head.stream, head);
+        }
+        this.mirror_(decodeState(message.state));
+        return;
+      case 'ev':
+        this.seen_ = message.seq;
+        this.event_(message);
+        this.confirm_();
+        return;
+      case 'result':
+        return this.settle_(message);
+      case 'ckpt':
+        this.checkpoint_.text = message.text;
+        return;
+      case 'lead':
+        return;
+    }
+  }
+
+  /** A new leader: greet it and re-send what is unanswered (it runs each call once). */
+  private follow_(leader: string): void {
+    if (this.leader_ !== null) {
+      this.retired_.add(this.leader_);
+      if (this.retired_.size > MAX_RETIRED_LEADERS)
+        this.retired_.delete(this.retired_.values().next().value as string);
+    }
+    this.leader_ = leader;
+    this.seen_ = 0;
+    // An unsubscribe in flight is done: the new leader never subscribed the channel.
+    for (const done of [...this.unsubscribing_.values()]) done();
+    this.post_({ t: 'hello', tab: this.id_ });
+    for (const channel of this.channels_.keys()) this.post_({ t: 'sub', tab: this.id_, channel });
+    for (const rid of this.calls_.keys()) this.postCall_(rid);
+  }
+
+  /** Tell the leader, once per turn of the event loop, how far this tab got. */
+  private confirm_(): void {
+    if (this.confirming_) return;
+    this.confirming_ = true;
+    queueMicrotask(() => {
+      this.confirming_ = false;
+      const leader = this.leader_;
+      if (leader !== null && this.channel_ !== null)
+        this.post_({ t: 'conf', tab: this.id_, leader, seq: this.seen_ });
+    });
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private event_(event: SharedEvent): void {
+    switch (event.ev) {
+      case 'message': {
+        const m = event.message;
+        if (this.wants_(m.stream) && fresh(this.shown_, m)) this.events_.emit('message', m);
+        return;
+      }
+      case 'messages': {
+        const batch = event.messages.filter(
+          (m) => this.wants_(m.stream) && fresh(this.shownInBatches_, m),
+        );
+        if (batch.length > 0) this.events_.emit('messages', batch);
+        return;
+      }
+      case 'resync': {
+        const r = event.resync;
+        if (!this.wants_(r.stream)) return;
+        const a = moved(this.shown_, r);
+        const b = moved(this.shownInBatches_, r);
+        if (a || b) this.events_.emit('resync', r);
+        return;
+      }
+      case 'state':
+        return this.mirror_(decodeState(event.state));
+      case 'error':
+        return this.events_.emit('error', decodeError(event.error));
+    }
+  }
+
+  /** The user's own streams always; a channel only while this tab holds it. */
+  private wants_(stream: string): boolean {
+    return (
+      !stream.startsWith(CHANNEL_STREAM_PREFIX) ||
+      this.channels_.has(stream.slice(CHANNEL_STREAM_PREFIX.length))
+    );
+  }
+
+  private mirror_(state: ConnectionState): void {
+    if (this.channel_ === null) return;
+    // Not idle: this tab asked to connect, whatever the leader had done before.
+    this.transition_(state.kind === 'idle' ? this.state_ : state);
+  }
+
+  private transition_(to: ConnectionState): void {
+    const from = this.state_;
+    if (same(from, to)) return;
+    this.state_ = to;
+    const ready = this.ready_;
+    if (ready !== null && (to.kind === 'open' || isTerminal(to))) {
+      this.ready_ = null;
+      if (isTerminal(to)) ready.reject(terminalError(to));
+      else ready.resolve();
+    }
+    this.events_.emit('state', { from, to });
+  }
+
+  // ------------------------------------------------------------------ calls
+
+  private call_(
+    op: CallOp,
+    data: unknown,
+    to: PublishTarget | undefined,
+    options: RequestOptions,
+  ): Promise<unknown> {
+    if (isTerminal(this.state_)) return Promise.reject(terminalError(this.state_));
+    const timeoutMs = options.timeoutMs ?? this.setup_.requestTimeoutMs;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
+      return Promise.reject(new InvalidOptionError('timeoutMs must be a finite number > 0'));
+    let text: string;
+    try {
+      text = jsonOf(data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      const rid = this.nextId_();
+      const cancel = this.scope_.setTimeout(() => {
+        this.calls_.delete(rid);
+        reject(new TimeoutError(`No reply to request ${rid} within ${timeoutMs} ms.`));
+      }, timeoutMs);
+      const deadline = this.setup_.clock.now() + timeoutMs;
+      this.calls_.set(rid, { op, data: text, to, deadline, resolve, reject, cancel });
+      this.postCall_(rid);
+    });
+  }
+
+  private postCall_(rid: string): void {
+    const call = this.calls_.get(rid);
+    if (call === undefined || this.channel_ === null) return;
+    const left =
+      call.deadline === undefined
+        ? undefined
+        : Math.max(1, call.deadline - this.setup_.clock.now());
+    this.post_({
+      t: 'call',
+      tab: this.id_,
+      rid,
+      op: call.op,
+      data: call.data,
+      ...(call.to === undefined ? {} : { to: call.to }),
+      ...(left === undefined ? {} : { timeoutMs: left }),
+    });
+  }
+
+  private settle_(result: Extract<FromLeader, { t: 'result' }>): void {
+    const unsubscribed = this.unsubscribing_.get(result.rid);
+    if (unsubscribed !== undefined) return unsubscribed();
+    const call = this.calls_.get(result.rid);
+    if (call === undefined) return;
+    this.calls_.delete(result.rid);
+    call.cancel();
+    if (result.ok) call.resolve(result.value);
+    else if (result.error !== undefined) call.reject(decodeError(result.error));
+  }
+
+  private release_(channel: string): Promise<void> {
+    const handles = (this.channels_.get(channel) ?? 0) - 1;
+    if (handles > 0) {
+      this.channels_.set(channel, handles);
+      return Promise.resolve();
+    }
+    if (!this.channels_.delete(channel) || this.channel_ === null) return Promise.resolve();
+    const rid = this.nextId_();
+    return new Promise<void>((resolve, reject) => {
+      const cancel = this.scope_.setTimeout(() => {
+        this.unsubscribing_.delete(rid);
+        reject(new TimeoutError(`The gateway did not confirm unsubscribing "${channel}".`));
+      }, this.setup_.requestTimeoutMs);
+      this.unsubscribing_.set(rid, () => {
+        this.unsubscribing_.delete(rid);
+        cancel();
+        resolve();
+      });
+      this.post_({ t: 'unsub', tab: this.id_, rid, channel });
+    });
+  }
+
+  private nextId_(): string {
+    return `${this.id_}.${(++this.counter_).toString(36)}`;
+  }
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: LifelineError) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // connect() callers may drop the promise; a rejection must not surface as unhandled.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+type Terminal = Extract<ConnectionState, { kind: 'closed' | 'failed' }>;
+
+function isTerminal(state: ConnectionState): state is Terminal {
+  return state.kind === 'closed' || state.kind === 'failed';
+}
+
+function terminalError(state: Terminal): LifelineError {
+  if (state.kind === 'failed') return state.error;
+  return state.reason.initiator === 'server'
+    ? state.reason.error
+    : new ClientClosedError('The client was closed.');
+}
+
+/** JSON text of `data`, or `ProtocolError` at once, in the calling tab. */
+function jsonOf(data: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch (cause) {
+    throw new ProtocolError('The data is not JSON.', { cause });
+  }
+  if (text === undefined) throw new ProtocolError('The data is not JSON.');
+  return text;
+}
+
+/** Whether `m` is past what this tab showed of its stream; if so it is now the last one. */
+function fresh(last: Last, m: PushMessage): boolean {
+  const seen = last.get(m.stream);
+  if (seen !== undefined && seen.epoch === m.epoch && m.offset <= seen.offset) return false;
+  last.set(m.stream, { epoch: m.epoch, offset: m.offset });
+  return true;
+}
+
+/** Apply a resync; false when this tab is already at or past its position (a replayed one). */
+function moved(last: Last, r: ResyncEvent): boolean {
+  const seen = last.get(r.stream);
+  const p: StreamPosition | undefined = r.position;
+  if (p === undefined) return last.delete(r.stream) || seen === undefined;
+  if (seen !== undefined && seen.epoch === p.epoch && seen.offset >= p.offset) return false;
+  last.set(r.stream, { epoch: p.epoch, offset: p.offset });
+  return true;
+}
+
+/** Whether two states say the same (a mirrored state may be announced twice). */
+function same(a: ConnectionState, b: ConnectionState): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'open' && b.kind === 'open')
+    return a.session.id === b.session.id && a.transport === b.transport;
+  if (a.kind === 'connecting' && b.kind === 'connecting')
+    return a.attempt === b.attempt && a.transport === b.transport;
+  if (a.kind === 'reconnecting' && b.kind === 'reconnecting')
+    return a.attempt === b.attempt && a.retryAt === b.retryAt;
+  if (a.kind === 'closed' && b.kind === 'closed') return a.reason.initiator === b.reason.initiator;
+  return true; // idle, failed, or a state without details
+}

@@ -1,0 +1,202 @@
+/**
+ * Tabs sharing one connection, played in one process: fakes of BroadcastChannel and Web
+ * Locks (test/helpers/share-fakes.ts) between the tabs, a real gateway behind them.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createClient, type LifelineClient, type PushMessage } from '../../src/entries/shared.js';
+import { CountingWebSocket, startE2E, type E2E } from '../e2e/fixture.js';
+import { SharedStorage, TabHub } from '../helpers/share-fakes.js';
+import { waitFor } from '../helpers/wait.js';
+
+interface Tab {
+  readonly name: string;
+  readonly client: LifelineClient;
+  readonly messages: PushMessage[];
+}
+
+function openTab(e2e: E2E, hub: TabHub, name: string, storage: SharedStorage, user = 'alice'): Tab {
+  const client = createClient({
+    url: e2e.url,
+    token: () => e2e.token(user),
+    WebSocket: CountingWebSocket,
+    transports: ['websocket'],
+    minReconnectDelayMs: 20,
+    maxReconnectDelayMs: 200,
+    storage,
+    storageSaveDelayMs: 5,
+    ackDelayMs: 5,
+    shareConnection: true,
+    locks: hub.locksOf(name),
+    BroadcastChannel: hub.channelOf(name),
+  });
+  const messages: PushMessage[] = [];
+  client.on('message', (m) => messages.push(m));
+  return { name, client, messages };
+}
+
+function offsets(tab: Tab, stream = 'user:alice'): number[] {
+  return tab.messages.filter((m) => m.stream === stream).map((m) => m.offset);
+}
+
+const LOCK = (e2e: E2E): string => `lifeline:share:${e2e.url}#alice`;
+
+describe('shareConnection', () => {
+  it('gives two tabs one connection: both receive, the follower requests and subscribes through the leader', async () => {
+    await using e2e = await startE2E({ onMessage: (_s, data) => ({ echo: data }) });
+    const hub = new TabHub();
+    const storage = new SharedStorage();
+    const before = CountingWebSocket.created;
+    const a = openTab(e2e, hub, 'a', storage);
+    await a.client.connect();
+    const b = openTab(e2e, hub, 'b', storage);
+    try {
+      await b.client.connect();
+      assert.equal(hub.holder(LOCK(e2e)), 'a');
+      assert.equal(b.client.state.kind, 'open');
+      assert.equal(CountingWebSocket.created - before, 1, 'one connection for two tabs');
+
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 'hello both' });
+      await waitFor(() => {
+        assert.deepEqual(offsets(a), [1]);
+        assert.deepEqual(offsets(b), [1]);
+      });
+
+      assert.deepEqual(await b.client.request({ q: 1 }), { echo: { q: 1 } });
+      const sent = b.client.send({ typing: true });
+      assert.equal(sent.status, 'queued');
+      await sent.delivered;
+
+      const news = b.client.subscribe('news');
+      await waitFor(async () => {
+        await e2e.gateway().publish({ to: { channel: 'news' }, data: 'extra' });
+        assert.ok(b.messages.some((m) => m.stream === 'channel:news'));
+      });
+      // The leader holds the subscription for b; its own page did not ask for it.
+      assert.ok(!a.messages.some((m) => m.stream === 'channel:news'));
+      await news.unsubscribe();
+      assert.equal(CountingWebSocket.created - before, 1);
+    } finally {
+      await b.client.close();
+      await a.client.close();
+    }
+  });
+
+  it('hands over when the leader closes: the next tab connects and resumes, nothing twice', async () => {
+    await using e2e = await startE2E();
+    const hub = new TabHub();
+    const storage = new SharedStorage();
+    const a = openTab(e2e, hub, 'a', storage);
+    await a.client.connect();
+    const b = openTab(e2e, hub, 'b', storage);
+    await b.client.connect();
+    try {
+      for (let n = 1; n <= 3; n++) await e2e.gateway().publish({ to: { user: 'alice' }, data: n });
+      await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3]));
+      await a.client.close();
+      await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+      await waitFor(() => assert.equal(b.client.state.kind, 'open'));
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 4 });
+      await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3, 4]));
+    } finally {
+      await b.client.close();
+    }
+  });
+
+  it('loses nothing when the leader dies before the other tabs got its last messages', async () => {
+    await using e2e = await startE2E({ onMessage: (_s, data) => ({ echo: data }) });
+    const hub = new TabHub();
+    const storage = new SharedStorage();
+    const a = openTab(e2e, hub, 'a', storage);
+    await a.client.connect();
+    const b = openTab(e2e, hub, 'b', storage);
+    const c = openTab(e2e, hub, 'c', storage);
+    await b.client.connect();
+    await c.client.connect();
+    try {
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 1 });
+      await waitFor(() => assert.deepEqual([offsets(b), offsets(c)], [[1], [1]]));
+      const saved = (): number | undefined => savedOffset(storage, e2e);
+      await waitFor(() => assert.equal(saved(), 1));
+
+      // From here on nothing a posts reaches b or c: 2 and 3 reach only a's own page.
+      hub.hold('a');
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 2 });
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 3 });
+      await waitFor(() => assert.deepEqual(offsets(a), [1, 2, 3]));
+      // b asks something that a never hears of.
+      const reply = b.client.request('still there?', { timeoutMs: 5_000 });
+      reply.catch(() => {}); // awaited below; a failure before that must not go unhandled
+      // a's client wants to save 3; the checkpoint stays at 1: b and c did not confirm.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(saved(), 1);
+
+      hub.kill('a'); // a crash: the lock goes to the next tab, a's last words are lost
+      await a.client.close(); // stops a's socket in this process; nothing of it reaches anyone
+      await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+      await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3]));
+      await waitFor(() => assert.deepEqual(offsets(c), [1, 2, 3]));
+      assert.deepEqual(await reply, { echo: 'still there?' });
+
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 4 });
+      await waitFor(() =>
+        assert.deepEqual(
+          [offsets(b), offsets(c)],
+          [
+            [1, 2, 3, 4],
+            [1, 2, 3, 4],
+          ],
+        ),
+      );
+      assert.deepEqual(
+        b.messages.map((m) => m.data),
+        [1, 2, 3, 4],
+      );
+    } finally {
+      await c.client.close();
+      await b.client.close();
+    }
+  });
+
+  it('falls back to a connection of its own where Web Locks are missing', async () => {
+    await using e2e = await startE2E();
+    const before = CountingWebSocket.created;
+    const clients = ['a', 'b'].map(() =>
+      createClient({
+        url: e2e.url,
+        token: () => e2e.token('alice'),
+        WebSocket: CountingWebSocket,
+        transports: ['websocket'],
+        shareConnection: true,
+      }),
+    );
+    try {
+      await Promise.all(clients.map((c) => c.connect()));
+      assert.equal(CountingWebSocket.created - before, 2);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it('refuses to guess the user of a token that is not a JWT', async () => {
+    const hub = new TabHub();
+    const client = createClient({
+      url: 'ws://127.0.0.1:9/ws',
+      token: 'opaque',
+      WebSocket: CountingWebSocket,
+      shareConnection: true,
+      locks: hub.locksOf('a'),
+      BroadcastChannel: hub.channelOf('a'),
+    });
+    await assert.rejects(client.connect(), { code: 'LIFELINE_ERR_INVALID_OPTION' });
+    assert.equal(client.state.kind, 'failed');
+  });
+});
+
+/** The inbox offset in the positions the tabs share (the client's stored record). */
+function savedOffset(storage: SharedStorage, e2e: E2E): number | undefined {
+  const text = storage.getItem(`lifeline:positions:${e2e.url}`);
+  if (text === null) return undefined;
+  const record = JSON.parse(text) as { positions: { stream: string; offset: number }[] };
+  return record.positions.find((p) => p.stream === 'user:alice')?.offset;
+}
