@@ -74,7 +74,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/client/**', 'src/entries/client.ts'],
+    files: ['src/client/**', 'src/entries/client.ts', 'src/entries/shared.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -4,6 +4,7 @@
 //   dist/browser/lifeline.js            ESM, minified, for <script type="module"> / bundlers
 //   dist/browser/lifeline.iife.min.js   IIFE defining the global `Lifeline`, for a plain <script>
 //   dist/browser/lifeline.dev.js        ESM, readable, with development messages and checks
+//   dist/browser/lifeline-shared.js     ESM, minified: lifeline/shared (tabs sharing a connection)
 //   dist/browser/size.json              { bytes, gzipBytes } of lifeline.js (minified, gzip -9)
 //
 // The minified bundles are production builds: `LIFELINE_DEV` is defined as false, which
@@ -93,6 +94,9 @@ mkdirSync(BROWSER_DIR, { recursive: true });
 try {
   await bundle('esm', `${BROWSER_DIR}/lifeline.js`);
   await bundle('iife', `${BROWSER_DIR}/lifeline.iife.min.js`, { globalName: 'Lifeline' });
+  await bundle('esm', `${BROWSER_DIR}/lifeline-shared.js`, {
+    entryPoints: ['src/entries/shared.ts'],
+  });
   await bundle('esm', `${BROWSER_DIR}/lifeline.dev.js`, {
     minify: false,
     define: { LIFELINE_DEV: 'true' },
