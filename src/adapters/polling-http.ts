@@ -9,19 +9,28 @@
  * | `POST {path}/poll?sid=…&v=1`      | JSON array of frames  | 204                                  |
  * | `DELETE {path}/poll?sid=…&v=1`    | —                     | 204: the client closed the session   |
  *
- * Each polling session is a {@link PollingSession} fed to `core.accept()`, like a
- * WebSocket in `ws-gateway.ts`; sessions are found by id in a {@link PollingSessionStore}.
+ * Each polling session is a {@link PollingSession} fed to `core.accept()` on the node that
+ * opened it (its owner), like a WebSocket in `ws-gateway.ts`. Its frames and in-flight
+ * marks live in a {@link PollingStore}, so any node sharing the store answers any of its
+ * requests: a `GET` takes the frames from the store, a `POST` to another node is forwarded
+ * through the store to the owner (PROTOCOL.md §11.6).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Scope } from '../env/index.js';
-import { CloseCode, PROTOCOL_VERSION, utf8Length } from '../protocol/index.js';
+import {
+  CLOSE_REASON,
+  CloseCode,
+  InvalidOptionError,
+  PROTOCOL_VERSION,
+  encodeServerFrame,
+  utf8Length,
+  type CloseCode as CloseCodeType,
+} from '../protocol/index.js';
 import type { GatewayCore } from '../server/gateway.js';
 import { PollingSession } from '../server/polling-session.js';
-import {
-  createMemoryPollingSessionStore,
-  type PollingSessionStore,
-} from '../server/polling-store.js';
+import { createMemoryPollingStore } from '../storage/memory-polling.js';
+import type { PollingForward, PollingStore } from '../storage/polling.js';
 import { HttpError, sendJson } from './http-errors.js';
 import { readBody } from './http-body.js';
 
@@ -29,6 +38,10 @@ import { readBody } from './http-body.js';
 export const DEFAULT_POLL_HOLD_MS = 25_000;
 /** Default of {@link PollingOptions.maxBodyBytes}: 1 MiB. */
 export const DEFAULT_POLL_MAX_BODY_BYTES = 1024 * 1024;
+/** Default of {@link PollingOptions.crossNodeCheckMs}. */
+export const DEFAULT_CROSS_NODE_CHECK_MS = 100;
+/** Default of {@link PollingOptions.nodeTimeoutMs}. */
+export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
 /** The query parameter that carries the protocol version. */
 export const POLL_VERSION_PARAM = 'v';
 
@@ -40,17 +53,39 @@ export interface PollingOptions {
   readonly holdMs?: number;
   /** Largest `POST` body (a batch of frames), in bytes; larger ones get 413. @default 1 MiB */
   readonly maxBodyBytes?: number;
-  /** Where sessions are found by id. @default a store in this process's memory */
-  readonly store?: PollingSessionStore<PollingSession>;
+  /**
+   * Where sessions, their waiting frames and their in-flight marks live. Nodes that share
+   * a store answer each other's sessions: `createSqlitePollingStore` shares one file
+   * between the gateway processes of a machine. The gateway does not close a store it was
+   * given. @default a store in this process's memory
+   */
+  readonly store?: PollingStore;
+  /** This node's name in the store; unique per running gateway. @default random */
+  readonly nodeId?: string;
+  /**
+   * How often this node looks in the store for frames posted to its sessions through other
+   * nodes, and for frames other nodes wrote to sessions whose `GET` it holds, in ms.
+   * @default 100
+   */
+  readonly crossNodeCheckMs?: number;
+  /**
+   * A node silent in the store for this long is gone: the first node that serves a request
+   * of one of its sessions ends the session with 4007, and the client resumes on a new one.
+   * Each node records that it is alive every quarter of this, in ms. @default 10_000
+   */
+  readonly nodeTimeoutMs?: number;
 }
 
 export interface PollingHandler {
   /** Answer a request for `{path}/poll…` and return true; return false for any other path. */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
-  /** Polling sessions currently known (open or waiting for their close frame to be taken). */
+  /** Polling sessions this node runs. */
   readonly sessions: number;
-  /** Forget every session and its timers. Call after the core closed its sessions. */
-  close(): void;
+  /**
+   * Answer held `GET`s, end this node's sessions and stop its timers. Call after the core
+   * closed its sessions. Does not close a store it was given.
+   */
+  close(): Promise<void>;
 }
 
 /** Error codes of polling responses (`{ error: { code, message } }`). */
@@ -62,6 +97,7 @@ export const PollErrorCode = {
   FORBIDDEN: 'forbidden',
   METHOD_NOT_ALLOWED: 'method_not_allowed',
   NOT_FOUND: 'not_found',
+  SHUTTING_DOWN: 'shutting_down',
 } as const;
 
 interface Route {
@@ -121,12 +157,187 @@ export interface PollingDeps {
 export function createPollingHandler(deps: PollingDeps, options: PollingOptions): PollingHandler {
   const { core, allowOrigin } = deps;
   const { logger, maxFrameBytes, idleTimeoutMs, handshakeTimeoutMs, clock } = core.options;
-  const holdMs = options.holdMs ?? DEFAULT_POLL_HOLD_MS;
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_POLL_MAX_BODY_BYTES;
-  const store = options.store ?? createMemoryPollingSessionStore<PollingSession>();
+  const holdMs = positive('polling.holdMs', options.holdMs, DEFAULT_POLL_HOLD_MS);
+  const maxBodyBytes = positive(
+    'polling.maxBodyBytes',
+    options.maxBodyBytes,
+    DEFAULT_POLL_MAX_BODY_BYTES,
+  );
+  const checkMs = positive(
+    'polling.crossNodeCheckMs',
+    options.crossNodeCheckMs,
+    DEFAULT_CROSS_NODE_CHECK_MS,
+  );
+  const nodeTimeoutMs = positive(
+    'polling.nodeTimeoutMs',
+    options.nodeTimeoutMs,
+    DEFAULT_NODE_TIMEOUT_MS,
+  );
+  if (nodeTimeoutMs <= checkMs) {
+    throw new InvalidOptionError(
+      'polling.nodeTimeoutMs must be larger than polling.crossNodeCheckMs.',
+    );
+  }
+  const ownStore = options.store === undefined;
+  const store = options.store ?? createMemoryPollingStore();
+  const node = options.nodeId ?? randomBytes(9).toString('base64url');
   const scope = new Scope(clock);
   const base = `${deps.path.replace(/\/$/, '')}/poll`;
   const openPath = `${base}/open`;
+  /** The sessions this node runs. */
+  const owned = new Map<string, PollingSession>();
+  /** `GET`s held on this node, by session id: call to re-check the store. */
+  const held = new Map<string, () => void>();
+  let closed = false;
+
+  // ---------------------------------------------------------------- the node's heartbeat
+
+  let lastBeat = -Infinity;
+  const ready = beat();
+
+  async function beat(): Promise<void> {
+    const now = clock.now();
+    lastBeat = now;
+    await store.heartbeat(node, now);
+    // Sessions that ended unseen, and nodes (with their sessions) long gone.
+    await store.sweep(now - idleTimeoutMs, now - 3 * nodeTimeoutMs);
+  }
+
+  /** One check: frames forwarded to this node's sessions, frames for GETs held here. */
+  async function tick(): Promise<void> {
+    if (closed) return;
+    try {
+      if (clock.now() - lastBeat >= nodeTimeoutMs / 4) await beat();
+      await drainForwarded();
+      for (const [id, wake] of held) if (!owned.has(id)) wake();
+    } catch (error) {
+      logger.error({ err: error }, 'polling store check failed');
+    }
+  }
+  function schedule(): void {
+    scope.setTimeout(() => {
+      void tick().finally(() => {
+        if (!closed) schedule();
+      });
+    }, checkMs);
+  }
+  schedule();
+
+  async function drainForwarded(): Promise<void> {
+    for (const { id, item } of await store.takeForwarded(node)) {
+      const session = owned.get(id);
+      if (session !== undefined) deliver(session, item);
+    }
+  }
+
+  function deliver(session: PollingSession, item: PollingForward): void {
+    if (item.kind === 'end') {
+      if (item.code === CloseCode.NORMAL) session.leave();
+      else session.fail(item.code as CloseCodeType);
+      return;
+    }
+    for (const text of item.frames) {
+      if (session.ended) break;
+      // Each frame is checked by the core as it would be on WebSocket (size 4002, shape 4000).
+      session.handler.message(text, utf8Length(text));
+    }
+  }
+
+  /** End a session from the transport, on whichever node runs it. */
+  async function end(id: string, code: CloseCodeType): Promise<void> {
+    const session = owned.get(id);
+    if (session !== undefined) {
+      if (code === CloseCode.NORMAL) session.leave();
+      else session.fail(code);
+    } else {
+      await store.forward(id, { kind: 'end', code });
+    }
+  }
+
+  // ---------------------------------------------------------------- waiting for frames
+
+  /**
+   * Resolve when the session may have frames (a write on this node, or the cross-node
+   * check), after `ms`, or when `cancel` is called. One waiter per session on a node: the
+   * store refuses a second `GET` first.
+   */
+  function hold(id: string, ms: number): { readonly promise: Promise<boolean>; cancel(): void } {
+    let done: (woken: boolean) => void = () => {};
+    const promise = new Promise<boolean>((resolve) => (done = resolve));
+    const finish = (woken: boolean): void => {
+      cancelTimer();
+      if (held.get(id) === wake) held.delete(id);
+      done(woken);
+    };
+    const wake = (): void => finish(true);
+    const cancelTimer = scope.setTimeout(() => finish(false), ms);
+    held.set(id, wake);
+    return { promise, cancel: () => finish(false) };
+  }
+
+  /**
+   * Wait up to `ms` for frames of session `id` (or its end), then take them. `undefined`
+   * when the client went away first (`aborted`).
+   */
+  async function collect(
+    id: string,
+    ms: number,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<PollTake | undefined> {
+    const deadline = clock.now() + ms;
+    let gaveUp = false;
+    let current: { cancel(): void } | undefined;
+    const onClose = (): void => {
+      if (res.writableFinished) return;
+      gaveUp = true;
+      current?.cancel();
+    };
+    req.once('close', onClose);
+    try {
+      for (;;) {
+        // Listen before looking, so a write in between is not missed.
+        const waiting = hold(id, Math.max(0, deadline - clock.now()));
+        current = waiting;
+        const record = await store.get(id);
+        if (record === undefined || record.queued || record.ended || gaveUp) waiting.cancel();
+        else if (record.node !== node && !(await ownerAlive(record.node))) {
+          await store.abandon(id, goneFrame(), clock.now());
+          waiting.cancel();
+        }
+        const woken = await waiting.promise;
+        if (gaveUp || res.destroyed) {
+          await store.endGet(id, clock.now());
+          return undefined;
+        }
+        if (!woken) break;
+      }
+      const taken = await store.take(id, clock.now());
+      owned.get(id)?.taken();
+      return taken;
+    } finally {
+      req.off('close', onClose);
+    }
+  }
+
+  const seen = new Map<string, number>();
+  /** Whether `other` beat within `nodeTimeoutMs`; remembered for a check interval. */
+  async function ownerAlive(other: string): Promise<boolean> {
+    const now = clock.now();
+    const known = seen.get(other);
+    if (known !== undefined && now - known < nodeTimeoutMs - checkMs) return true;
+    const at = await store.nodeSeenAt(other);
+    if (at === undefined) return false;
+    seen.set(other, at);
+    return now - at < nodeTimeoutMs;
+  }
+
+  function goneFrame(): string {
+    const code = CloseCode.SHUTTING_DOWN;
+    return encodeServerFrame({ type: 'close', code, reason: CLOSE_REASON[code] });
+  }
+
+  // ---------------------------------------------------------------- requests
 
   function corsHeaders(req: IncomingMessage): Record<string, string> | undefined {
     const origin = req.headers.origin;
@@ -150,9 +361,13 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     return undefined;
   }
 
-  function newSession(req: IncomingMessage): PollingSession {
+  async function newSession(req: IncomingMessage): Promise<PollingSession> {
     // 128 random bits: a session id is the only credential of the requests that follow.
     const id = randomBytes(16).toString('base64url');
+    const now = clock.now();
+    await store.create(id, node, now);
+    // The open request waits for the first frames like a GET.
+    await store.beginGet(id, now, now + handshakeTimeoutMs + GET_MARK_SLACK_MS);
     const session = new PollingSession({
       id,
       info: {
@@ -160,13 +375,17 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
         headers: req.headers,
         transport: 'polling',
       },
+      store,
+      clock,
+      logger,
       scope: scope.child(),
       idleTimeoutMs,
+      wrote: (sid) => held.get(sid)?.(),
       gone: (s) => {
-        if (store.get(s.id) === s) store.delete(s.id);
+        if (owned.get(s.id) === s) owned.delete(s.id);
       },
     });
-    store.set(id, session);
+    owned.set(id, session);
     return session;
   }
 
@@ -176,20 +395,20 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     res: ServerResponse,
     limit: number,
     headers: Record<string, string>,
-    session?: PollingSession,
+    sid?: string,
   ): Promise<Buffer | undefined> {
     try {
       return await readBody(req, limit);
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 400;
       if (status === 413) {
-        session?.fail(CloseCode.FRAME_TOO_LARGE);
+        if (sid !== undefined) await end(sid, CloseCode.FRAME_TOO_LARGE);
         fail(res, 413, PollErrorCode.PAYLOAD_TOO_LARGE, `Body is larger than ${limit} bytes.`, {
           ...headers,
           connection: 'close',
         });
       } else {
-        session?.fail(CloseCode.PROTOCOL_ERROR);
+        if (sid !== undefined) await end(sid, CloseCode.PROTOCOL_ERROR);
         fail(res, 400, PollErrorCode.BAD_REQUEST, 'The request body could not be read.', headers);
       }
       return undefined;
@@ -204,24 +423,16 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     if (typeof hello !== 'object' || hello === null || Array.isArray(hello)) {
       return fail(res, 400, PollErrorCode.BAD_REQUEST, 'Body must be the hello frame.', h);
     }
-    const session = newSession(req);
-    session.getting = true; // the open request waits like a GET
+    await ready;
+    const session = await newSession(req);
     session.handler = core.accept(session);
     const text = JSON.stringify(hello);
     session.handler.message(text, utf8Length(text));
     // Authentication is asynchronous; the core closes with 4003 at its handshake deadline.
-    const waiting = session.wait(handshakeTimeoutMs + 1_000);
-    req.once('close', () => {
-      if (!res.writableFinished) waiting.cancel();
-    });
-    await waiting.promise;
-    if (res.destroyed) {
-      // The client left before the welcome: nobody will poll this session.
-      session.polled();
-      return;
-    }
-    const { frames, last } = session.take();
-    session.polled();
+    const taken = await collect(session.id, handshakeTimeoutMs + 1_000, req, res);
+    // The client left before the welcome: nobody will poll this session (idle closes it).
+    if (taken === undefined) return;
+    const { frames, last } = taken;
     const closeFrame = last ? frames.at(-1) : undefined;
     const code = closeFrame === undefined ? undefined : closeCodeOf(closeFrame);
     const status = code === CloseCode.AUTH_FAILED || code === CloseCode.AUTH_EXPIRED ? 401 : 200;
@@ -229,75 +440,81 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     sendFrames(res, status, `{${sid}"frames":${framesBody(frames)}}`, h);
   }
 
+  function overlap(res: ServerResponse, h: Record<string, string>, what: string) {
+    return fail(
+      res,
+      400,
+      PollErrorCode.BAD_REQUEST,
+      `Another ${what} of this session is in flight.`,
+      h,
+    );
+  }
+
   async function get(
     req: IncomingMessage,
     res: ServerResponse,
-    session: PollingSession,
+    sid: string,
     h: Record<string, string>,
   ) {
-    if (session.getting) {
-      session.fail(CloseCode.PROTOCOL_ERROR);
-      return fail(
-        res,
-        400,
-        PollErrorCode.BAD_REQUEST,
-        'Another GET of this session is in flight.',
-        h,
-      );
+    const now = clock.now();
+    const begun = await store.beginGet(sid, now, now + holdMs + GET_MARK_SLACK_MS);
+    if (begun === 'gone') return gone(res, h);
+    if (begun === 'busy') {
+      await end(sid, CloseCode.PROTOCOL_ERROR);
+      return overlap(res, h, 'GET');
     }
-    session.polling();
-    const waiting = session.wait(holdMs);
-    const onClose = (): void => {
-      if (!res.writableFinished) waiting.cancel();
-    };
-    req.once('close', onClose);
-    await waiting.promise;
-    req.off('close', onClose);
-    if (res.destroyed) {
-      // The client gave up on this GET: its frames stay queued for the next one.
-      session.polled();
-      return;
-    }
-    const { frames } = session.take();
-    session.polled();
-    sendFrames(res, 200, framesBody(frames), h);
+    const taken = await collect(sid, holdMs, req, res);
+    // The client gave up on this GET: its frames stay queued for the next one.
+    if (taken === undefined) return;
+    sendFrames(res, 200, framesBody(taken.frames), h);
   }
 
   async function post(
     req: IncomingMessage,
     res: ServerResponse,
-    session: PollingSession,
+    sid: string,
     h: Record<string, string>,
   ) {
-    if (session.posting) {
-      session.fail(CloseCode.PROTOCOL_ERROR);
-      return fail(
-        res,
-        400,
-        PollErrorCode.BAD_REQUEST,
-        'Another POST of this session is in flight.',
-        h,
-      );
+    const begun = await store.beginPost(sid, clock.now(), clock.now() + POST_MARK_MS);
+    if (begun === 'gone') return gone(res, h);
+    if (begun === 'busy') {
+      await end(sid, CloseCode.PROTOCOL_ERROR);
+      return overlap(res, h, 'POST');
     }
-    session.posting = true;
     try {
-      const bytes = await body(req, res, maxBodyBytes, h, session);
+      const bytes = await body(req, res, maxBodyBytes, h, sid);
       if (bytes === undefined) return;
       const frames = parseJson(bytes);
       if (!Array.isArray(frames)) {
-        session.fail(CloseCode.PROTOCOL_ERROR);
+        await end(sid, CloseCode.PROTOCOL_ERROR);
         return fail(res, 400, PollErrorCode.BAD_REQUEST, 'Body must be a JSON array of frames.', h);
       }
-      for (const frame of frames) {
-        if (session.ended) break;
-        // Each frame is checked by the core as it would be on WebSocket (size 4002, shape 4000).
-        const text = JSON.stringify(frame) ?? 'null';
-        session.handler.message(text, utf8Length(text));
+      const texts = frames.map((frame) => JSON.stringify(frame) ?? 'null');
+      let session = owned.get(sid);
+      if (session !== undefined) {
+        // Frames posted earlier through other nodes come first.
+        await drainForwarded();
+        session = owned.get(sid);
       }
+      const delivered =
+        session !== undefined
+          ? (deliver(session, { kind: 'frames', frames: texts }), true)
+          : await store.forward(sid, { kind: 'frames', frames: texts });
+      if (!delivered) return gone(res, h);
       res.writeHead(204, h).end();
     } finally {
-      session.posting = false;
+      await store.endPost(sid);
     }
+  }
+
+  function gone(res: ServerResponse, h: Record<string, string>) {
+    return fail(
+      res,
+      410,
+      PollErrorCode.SESSION_GONE,
+      'No such polling session; open a new one.',
+      h,
+    );
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
@@ -320,6 +537,12 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     if (problem !== undefined) {
       return fail(res, 400, PollErrorCode.UNSUPPORTED_VERSION, problem, h);
     }
+    if (closed) {
+      return fail(res, 503, PollErrorCode.SHUTTING_DOWN, 'The gateway is shutting down.', {
+        ...h,
+        'retry-after': '1',
+      });
+    }
     if (route.path === openPath) {
       if (req.method !== 'POST') {
         return fail(res, 405, PollErrorCode.METHOD_NOT_ALLOWED, 'Use POST.', {
@@ -336,22 +559,15 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
       });
     }
     const sid = route.query.get('sid');
-    const session = sid === null ? undefined : store.get(sid);
-    if (session === undefined || (session.ended && !(req.method === 'GET' && session.ready))) {
-      return fail(
-        res,
-        410,
-        PollErrorCode.SESSION_GONE,
-        'No such polling session; open a new one.',
-        h,
-      );
-    }
+    if (sid === null || sid.length === 0 || sid.length > 64) return gone(res, h);
     if (req.method === 'DELETE') {
-      session.leave();
+      const record = await store.get(sid);
+      if (record === undefined || record.ended) return gone(res, h);
+      await end(sid, CloseCode.NORMAL);
       res.writeHead(204, h).end();
       return;
     }
-    return req.method === 'GET' ? get(req, res, session, h) : post(req, res, session, h);
+    return req.method === 'GET' ? get(req, res, sid, h) : post(req, res, sid, h);
   }
 
   return {
@@ -365,13 +581,35 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
       return true;
     },
     get sessions() {
-      return store.size;
+      return owned.size;
     },
-    close() {
-      for (const session of [...store.values()]) session.terminate();
+    async close() {
+      if (closed) return;
+      closed = true;
+      const sessions = [...owned.values()];
+      for (const session of sessions) session.terminate();
+      await Promise.all(sessions.map((session) => session.flushed()));
+      // Held GETs take what the sessions wrote last (their close frames) and answer.
+      for (const wake of [...held.values()]) wake();
       scope.dispose();
+      if (ownStore) await store.close();
     },
   };
+}
+
+/** How long past its hold a `GET` mark outlives a node that died while holding it, in ms. */
+const GET_MARK_SLACK_MS = 5_000;
+/** How long a `POST` mark outlives a node that died while reading the body, in ms. */
+const POST_MARK_MS = 30_000;
+
+type PollTake = Awaited<ReturnType<PollingStore['take']>>;
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(`${name} must be a positive integer, got ${String(value)}.`);
+  }
+  return value;
 }
 
 function closeCodeOf(text: string): number | undefined {

@@ -258,7 +258,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   async function shutdown(): Promise<void> {
     server?.off('upgrade', onUpgrade);
     await core.close();
-    polling?.close();
+    await polling?.close();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
   const close = (): Promise<void> => (closing ??= shutdown());

@@ -19,6 +19,8 @@ export {
   type HttpHandler,
 } from '../adapters/http-api.js';
 export {
+  DEFAULT_CROSS_NODE_CHECK_MS,
+  DEFAULT_NODE_TIMEOUT_MS,
   DEFAULT_POLL_HOLD_MS,
   DEFAULT_POLL_MAX_BODY_BYTES,
   POLL_VERSION_PARAM,
@@ -26,10 +28,19 @@ export {
   type PollingOptions,
 } from '../adapters/polling-http.js';
 export type { PollingSession } from '../server/polling-session.js';
+export { createMemoryPollingStore } from '../storage/memory-polling.js';
+export type {
+  ForwardedToSession,
+  PollingBegin,
+  PollingForward,
+  PollingSessionRecord,
+  PollingStore,
+  PollingTake,
+} from '../storage/polling.js';
 export {
-  createMemoryPollingSessionStore,
-  type PollingSessionStore,
-} from '../server/polling-store.js';
+  createSqlitePollingStore,
+  type SqlitePollingStoreOptions,
+} from '../adapters/sqlite-polling.js';
 export { createGatewayCore, type GatewayCore } from '../server/gateway.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,

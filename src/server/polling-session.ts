@@ -1,16 +1,17 @@
 /**
- * One HTTP long-polling session as the gateway core sees it: a {@link Connection} whose
- * outbound frames wait in a queue until the client's next `GET` takes them
- * (PROTOCOL.md §11). Nothing here knows about `node:http`; the adapter in
- * `src/adapters/polling-http.ts` moves requests in and out.
+ * The owner's side of one HTTP long-polling session: a {@link Connection} whose outbound
+ * frames are written to the {@link PollingStore}, where the client's next `GET` takes them
+ * on whichever node it reaches (PROTOCOL.md §11.6). Nothing here knows about `node:http`;
+ * the adapter in `src/adapters/polling-http.ts` moves requests in and out.
  *
- *   open ──(core closes, idle, overlap)──▶ ended ──(close frame taken, or linger)──▶ gone
+ *   open ──(core closes, idle, overlap, DELETE)──▶ ending ──(last write stored)──▶ gone
  *
- * `bufferedAmount` is the size of the queue, so the core's slow-consumer limit
- * (`maxBufferedBytes`, close 4006) applies to a client that stops polling exactly as it
- * does to a WebSocket client that stops reading.
+ * Frames sent in one turn of the event loop are written together, in order, one write at
+ * a time. `bufferedAmount` is what waits in the store plus what waits for the next write,
+ * so the core's slow-consumer limit (`maxBufferedBytes`, close 4006) applies to a client
+ * that stops polling exactly as it does to a WebSocket client that stops reading.
  */
-import type { Disposer, Scope } from '../env/index.js';
+import type { Clock, Disposer, Scope } from '../env/index.js';
 import {
   CLOSE_REASON,
   CloseCode,
@@ -18,6 +19,8 @@ import {
   utf8Length,
   type CloseCode as CloseCodeType,
 } from '../protocol/index.js';
+import type { PollingStore } from '../storage/polling.js';
+import type { Logger } from './logger.js';
 import type { Connection, ConnectionHandler, ConnectionInfo } from './types.js';
 
 const NO_HANDLER: ConnectionHandler = { message() {}, binary() {}, closed() {} };
@@ -25,20 +28,17 @@ const NO_HANDLER: ConnectionHandler = { message() {}, binary() {}, closed() {} }
 export interface PollingSessionOptions {
   readonly id: string;
   readonly info: ConnectionInfo;
-  /** Owns the idle and linger timers; disposed when the session is gone. */
+  readonly store: PollingStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Owns the idle timer; disposed when the session is gone. */
   readonly scope: Scope;
-  /** With no `GET` outstanding for this long, the session is closed with 4004, in ms. */
+  /** With no `GET` outstanding (on any node) for this long, the session closes with 4004, in ms. */
   readonly idleTimeoutMs: number;
-  /** The session ended and its last frames were taken (or never will be): forget it. */
+  /** Frames of this session were stored: wake a `GET` held for it on this node. */
+  readonly wrote: (id: string) => void;
+  /** The session's last write was stored (or failed): forget it on this node. */
   readonly gone: (session: PollingSession) => void;
-}
-
-/** What one `GET` (or the open request) answers. */
-export interface PolledFrames {
-  /** Encoded server frames, oldest first. */
-  readonly frames: readonly string[];
-  /** The session ended: these were its last frames (the `close` frame last, if any). */
-  readonly last: boolean;
 }
 
 export class PollingSession implements Connection {
@@ -46,44 +46,44 @@ export class PollingSession implements Connection {
   readonly info: ConnectionInfo;
   /** The core's side of the session; set right after `core.accept()`. */
   handler: ConnectionHandler = NO_HANDLER;
-  /** A `GET` is being held or answered. */
-  getting = false;
-  /** A `POST` is being read or dispatched. */
-  posting = false;
   readonly #options: PollingSessionOptions;
-  #queue: string[] = [];
-  #bytes = 0;
-  #ended: { readonly code: number; readonly reason: string } | null = null;
-  #wake: (() => void) | null = null;
-  #idle: Disposer | null = null;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  /** Queued in the store as of the last write (a `GET` elsewhere may have taken them since). */
+  #storedBytes = 0;
+  #scheduled = false;
+  /** The running write loop, if any. */
+  #writing: Promise<void> | undefined;
+  #ended = false;
+  /** The ending write (with `end`) was stored, or the store refused the session. */
+  #finished = false;
+  /** Forget the session in the store at once once finished (the client left). */
+  #delete = false;
+  #idle: Disposer | undefined;
 
   constructor(options: PollingSessionOptions) {
     this.id = options.id;
     this.info = options.info;
     this.#options = options;
+    this.#armIdle(options.idleTimeoutMs);
   }
 
-  /** The session ended; requests other than the one taking its last frames get 410. */
+  /** The session ended on this node (it may still be writing its last frames). */
   get ended(): boolean {
-    return this.#ended !== null;
-  }
-
-  /** Frames are waiting, or the session ended: a `GET` is answered at once. */
-  get ready(): boolean {
-    return this.#queue.length > 0 || this.#ended !== null;
+    return this.#ended;
   }
 
   // ------------------------------------------------------------ Connection (the core's side)
 
   send(text: string): void {
-    if (this.#ended !== null) return;
-    this.#queue.push(text);
-    this.#bytes += utf8Length(text);
-    this.#notify();
+    if (this.#ended) return;
+    this.#pending.push(text);
+    this.#pendingBytes += utf8Length(text);
+    this.#schedule();
   }
 
   get bufferedAmount(): number {
-    return this.#bytes;
+    return this.#storedBytes + this.#pendingBytes;
   }
 
   close(code: number, reason: string): void {
@@ -91,8 +91,8 @@ export class PollingSession implements Connection {
   }
 
   terminate(): void {
-    this.#queue = [];
-    this.#bytes = 0;
+    this.#pending = [];
+    this.#pendingBytes = 0;
     this.#end(CloseCode.ABNORMAL, CLOSE_REASON[CloseCode.ABNORMAL]);
   }
 
@@ -103,90 +103,116 @@ export class PollingSession implements Connection {
    * `close` frame for the next `GET`, then tell the core, as a WebSocket close would.
    */
   fail(code: CloseCodeType): void {
-    if (this.#ended !== null) return;
+    if (this.#ended) return;
     this.send(encodeServerFrame({ type: 'close', code, reason: CLOSE_REASON[code] }));
     this.#end(code, CLOSE_REASON[code]);
   }
 
-  /** The client closed the session on purpose (as WebSocket close 1000): forget it now. */
+  /** The client closed the session on purpose (as WebSocket close 1000): forget it. */
   leave(): void {
+    this.#delete = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
     this.#end(CloseCode.NORMAL, CLOSE_REASON[CloseCode.NORMAL]);
-    this.#gone();
   }
 
-  /**
-   * Resolve once {@link ready}, or after `ms`, or when `cancel` is called. One waiter at a
-   * time: the adapter refuses a second `GET` before it waits.
-   */
-  wait(ms: number): { readonly promise: Promise<void>; cancel(): void } {
-    let done: () => void = () => {};
-    const promise = new Promise<void>((resolve) => (done = resolve));
-    if (this.ready) {
-      done();
-      return { promise, cancel() {} };
+  /** A `GET` on this node took every stored frame. */
+  taken(): void {
+    this.#storedBytes = 0;
+  }
+
+  /** Resolves once everything sent so far is stored (or refused). */
+  async flushed(): Promise<void> {
+    while (this.#writing !== undefined || this.#scheduled) {
+      await (this.#writing ?? Promise.resolve());
     }
-    const { scope } = this.#options;
-    const finish = (): void => {
-      cancelTimer();
-      if (this.#wake === finish) this.#wake = null;
-      done();
-    };
-    const cancelTimer = scope.setTimeout(finish, ms);
-    this.#wake = finish;
-    return { promise, cancel: finish };
-  }
-
-  /** Take every queued frame. After the last ones of an ended session, it is gone. */
-  take(): PolledFrames {
-    const frames = this.#queue;
-    this.#queue = [];
-    this.#bytes = 0;
-    const last = this.#ended !== null;
-    if (last) this.#gone();
-    return { frames, last };
-  }
-
-  /** A `GET` began: the session is polled, so it is not idle. */
-  polling(): void {
-    this.getting = true;
-    this.#idle?.();
-    this.#idle = null;
-  }
-
-  /** A `GET` (or the open request) ended: start counting idle time. */
-  polled(): void {
-    this.getting = false;
-    if (this.#ended !== null) return;
-    this.#idle?.();
-    this.#idle = this.#options.scope.setTimeout(
-      () => this.fail(CloseCode.HEARTBEAT_TIMEOUT),
-      this.#options.idleTimeoutMs,
-    );
   }
 
   // ------------------------------------------------------------ internals
 
-  #notify(): void {
-    this.#wake?.();
+  #schedule(): void {
+    if (this.#scheduled || this.#writing !== undefined) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#writing = this.#writeLoop().finally(() => {
+        this.#writing = undefined;
+        if (this.#finished) this.#gone();
+        // Sent between the loop's last check and now.
+        else if (this.#pending.length > 0 || this.#ended) this.#schedule();
+      });
+    });
+  }
+
+  async #writeLoop(): Promise<void> {
+    const { store, clock, logger } = this.#options;
+    while (!this.#finished && (this.#pending.length > 0 || this.#ended)) {
+      const frames = this.#pending;
+      const bytes = this.#pendingBytes;
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      const end = this.#ended;
+      let stored: number | undefined;
+      try {
+        stored = await store.write(this.id, frames, bytes, end, clock.now());
+      } catch (error) {
+        logger.error({ err: error, session: this.id }, 'polling store write failed');
+        stored = undefined;
+      }
+      if (stored === undefined) {
+        // Gone or ended by another node (it found this node silent): frames written from
+        // here would reach nobody. The client resumes on a new session.
+        this.#finished = true;
+        this.#end(CloseCode.ABNORMAL, CLOSE_REASON[CloseCode.ABNORMAL]);
+        return;
+      }
+      this.#storedBytes = stored;
+      if (end) this.#finished = true;
+      this.#options.wrote(this.id);
+    }
   }
 
   #end(code: number, reason: string): void {
-    if (this.#ended !== null) return;
-    this.#ended = { code, reason };
+    if (this.#ended) return;
+    this.#ended = true;
     this.#idle?.();
-    this.#idle = null;
-    // A client that never comes back for its close frame must not keep the entry forever.
-    this.#options.scope.setTimeout(() => this.#gone(), this.#options.idleTimeoutMs);
-    this.#notify();
+    this.#idle = undefined;
+    this.#schedule();
     const handler = this.handler;
     this.handler = NO_HANDLER;
     handler.closed(code, reason);
   }
 
   #gone(): void {
-    this.#queue = [];
-    this.#bytes = 0;
     this.#options.scope.dispose();
+    if (this.#delete) {
+      this.#options.store.delete(this.id).catch((error: unknown) => {
+        this.#options.logger.error({ err: error, session: this.id }, 'polling store delete failed');
+      });
+    }
     this.#options.gone(this);
+  }
+
+  /** Check for idleness in `ms`: the store knows when any node last held a `GET`. */
+  #armIdle(ms: number): void {
+    this.#idle = this.#options.scope.setTimeout(() => void this.#checkIdle(), ms);
+  }
+
+  async #checkIdle(): Promise<void> {
+    this.#idle = undefined;
+    const { store, clock, idleTimeoutMs, logger } = this.#options;
+    let due: number;
+    try {
+      const record = await store.get(this.id);
+      if (record === undefined) return this.#end(CloseCode.ABNORMAL, 'Session gone');
+      due = Math.max(record.getUntil, record.polledAt) + idleTimeoutMs;
+    } catch (error) {
+      logger.error({ err: error, session: this.id }, 'polling store read failed');
+      due = clock.now() + idleTimeoutMs;
+    }
+    if (this.#ended) return;
+    const left = due - clock.now();
+    if (left <= 0) this.fail(CloseCode.HEARTBEAT_TIMEOUT);
+    else this.#armIdle(left);
   }
 }
