@@ -17,20 +17,20 @@ import {
   errorFromClose,
   InvalidOptionError,
   ProtocolError,
-  CHANNEL_PATTERN,
-  MAX_NAME_LENGTH,
   type LifelineError,
   type PublishTarget,
   type ServerFrame,
   type WelcomeFrame,
 } from '../protocol/index.js';
 import { DEV, Scope, type PageEvent } from '../env/index.js';
+import { deferred, type Deferred } from './deferred.js';
 import { Delivery } from './delivery.js';
 import { Emitter } from './emitter.js';
-import { startProbe, type Probe, type ProbeEvent } from './fallback-probe.js';
+import { probeWhileOpen, type Probe, type ProbeEvent } from './fallback-probe.js';
 import { TransportMemory, TransportPolicy, canFallBack } from './fallback.js';
 import * as failure from './failures.js';
 import { Heartbeat } from './heartbeat.js';
+import { pageAction } from './lifecycle.js';
 import { createLink, type Link } from './link.js';
 import {
   TRANSPORT_MEMORY_KEY_PREFIX,
@@ -60,35 +60,11 @@ import type {
   RequestOptions,
   SendResult,
 } from './types.js';
-import { decodeServerFrame, encodeClientFrame } from './wire.js';
+import { decodeServerFrame, encodeClientFrame, isPublishTarget } from './wire.js';
 
 /** Create a client. Validates `options` (throws `InvalidOptionError`, `UnsupportedError`). */
 export function createClient(options: ClientOptions): LifelineClient {
   return new Client(resolveOptions(options));
-}
-
-interface Deferred {
-  readonly promise: Promise<void>;
-  resolve(): void;
-  reject(error: LifelineError): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: LifelineError) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** A publish target the gateway accepts: exactly one of a user name or a channel name. */
-function isTarget(to: unknown): to is PublishTarget {
-  const { user, channel } = (to ?? {}) as { user?: unknown; channel?: unknown };
-  return typeof user === 'string'
-    ? channel === undefined && user !== '' && user.length <= MAX_NAME_LENGTH
-    : typeof channel === 'string' && CHANNEL_PATTERN.test(channel);
 }
 
 class Client implements LifelineClient {
@@ -240,7 +216,7 @@ class Client implements LifelineClient {
   }
 
   publish(to: PublishTarget, data: unknown, options: RequestOptions = {}): Promise<PublishReceipt> {
-    if (!isTarget(to))
+    if (!isPublishTarget(to))
       return Promise.reject(
         new ProtocolError(DEV ? 'publish.to must be { user } or { channel }' : 'publish.to'),
       );
@@ -315,25 +291,16 @@ class Client implements LifelineClient {
 
   // ------------------------------------------------------------------ page lifecycle
 
-  /**
-   * The page reports; like every other signal, nothing here reconnects on its own account
-   * except coming back from the back/forward cache, which resumes what `pagehide` paused.
-   */
+  /** The page reports; only coming back from the back/forward cache reconnects by itself. */
   private paged_(event: PageEvent): void {
-    const state = this.cell_.current;
-    if (event.type === 'visible') {
-      // Timers of a hidden page are throttled: check now what they would have checked.
-      if (state.kind === 'open') this.checkLiveness();
-      else if (state.kind === 'reconnecting' && state.retryAt <= this.options_.clock.now())
-        this.attempt_(state.attempt);
-    } else if (event.type === 'pagehide') {
-      if (state.kind === 'suspended' || isTerminal(state)) return;
+    const action = pageAction(event, this.cell_.current, this.options_.clock.now());
+    if (action === 'check') this.checkLiveness();
+    else if (typeof action === 'number') this.attempt_(action);
+    else if (action === 'suspend') {
       // Close cleanly (1000) with acks sent and positions saved; the outbox and the
       // subscriptions wait for `pageshow`.
       this.delivery_.flush();
       this.transition_({ kind: 'suspended' });
-    } else if (event.persisted && state.kind === 'suspended') {
-      this.attempt_(0);
     }
   }
 
@@ -455,35 +422,6 @@ class Client implements LifelineClient {
 
   // ------------------------------------------------------------------ WebSocket probes
 
-  /** While open on polling: try WebSocket again after the policy's delay. */
-  private scheduleProbe_(): void {
-    const delayMs = this.transport_.probeDelayMs;
-    if (delayMs !== undefined) this.cell_.scope.setTimeout(() => this.probe_(), delayMs);
-  }
-
-  private probe_(): void {
-    const open = this.factories_.websocket;
-    const state = this.cell_.current;
-    if (open === undefined || state.kind !== 'open' || state.transport !== 'polling') return;
-    const { url, token, fallbackAfterMs } = this.options_;
-    const probe = startProbe(
-      this.scope_.child(),
-      { open, url, token, timeoutMs: fallbackAfterMs },
-      {
-        hello: (t) => this.helloText_(t),
-        succeeded: (p) => this.promote_(p),
-        failed: () => {
-          this.transport_.probeFailed();
-          this.scheduleProbe_();
-        },
-      },
-    );
-    // The probe lives as long as the polling session, unless it replaces it.
-    this.cell_.scope.add(() => {
-      if (probe.promoted === null) probe.scope.dispose();
-    });
-  }
-
   /**
    * Switch the open session from polling to the probe's WebSocket session: positions
    * carry over (the probe resumed from them), frames the probe received are handed over
@@ -565,9 +503,17 @@ class Client implements LifelineClient {
     const kind = link.kind;
     this.transport_.opened(kind);
     if (!this.transition_({ kind: 'open', session, transport: kind })) return;
-    if (kind === 'polling') this.scheduleProbe_();
     const scope = this.cell_.scope;
-    const { pingIntervalMs, pongTimeoutMs, network } = this.options_;
+    const { pingIntervalMs, pongTimeoutMs, network, url, token, fallbackAfterMs } = this.options_;
+    const open = this.factories_.websocket;
+    if (kind === 'polling' && open !== undefined)
+      probeWhileOpen(
+        scope,
+        this.scope_,
+        this.transport_,
+        { open, url, token, timeoutMs: fallbackAfterMs },
+        { hello: (t) => this.helloText_(t), succeeded: (p) => this.promote_(p) },
+      );
     const heartbeat = new Heartbeat(
       scope,
       {

@@ -195,6 +195,7 @@ export class Delivery {
     for (const text of ackTexts(positions, link.maxFrameBytes)) {
       if (!link.send(text)) return false;
     }
+    this.events_.emit('ack', positions);
     return true;
   }
 }

@@ -8,6 +8,7 @@
  */
 import { CloseCode, type ServerFrame, type WelcomeFrame } from '../protocol/index.js';
 import type { Scope } from '../env/index.js';
+import type { TransportPolicy } from './fallback.js';
 import type { TokenSource } from './options.js';
 import type { Transport, TransportFactory } from './transports/transport.js';
 import { decodeServerFrame, encodeClientFrame } from './wire.js';
@@ -150,6 +151,38 @@ export function startProbe(scope: Scope, target: ProbeTarget, hooks: ProbeHooks)
       else probe.fail();
     })();
   return probe;
+}
+
+/**
+ * While a session is open on polling: probe WebSocket after the policy's delay, and again
+ * after every failed probe, until one succeeds or `scope` (the open state's) ends. Probes
+ * live in children of `parent`, so that a promoted one can outlive the polling session.
+ */
+export function probeWhileOpen(
+  scope: Scope,
+  parent: Scope,
+  policy: TransportPolicy,
+  target: ProbeTarget,
+  hooks: Omit<ProbeHooks, 'failed'>,
+): void {
+  const next = (): void => {
+    const delayMs = policy.probeDelayMs;
+    if (delayMs === undefined) return;
+    scope.setTimeout(() => {
+      const probe = startProbe(parent.child(), target, {
+        ...hooks,
+        failed: () => {
+          policy.probeFailed();
+          next();
+        },
+      });
+      // The probe lives as long as the polling session, unless it replaces it.
+      scope.add(() => {
+        if (probe.promoted === null) probe.scope.dispose();
+      });
+    }, delayMs);
+  };
+  next();
 }
 
 export type ProbeEvent =

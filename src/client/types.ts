@@ -69,6 +69,11 @@ export interface ClientEvents {
    */
   readonly resync: ResyncEvent;
   /**
+   * Acknowledgements the client sent: the newest delivered position of each stream in one
+   * cumulative `ack` (PROTOCOL.md §4), once written to an open session.
+   */
+  readonly ack: readonly StreamPosition[];
+  /**
    * Problems nobody awaits: a listener that threw (`CallbackError`), a refused
    * subscription (`RequestFailedError`), a failing or corrupt `storage` (`StorageError`).
    * Connection errors are in the `state` stream.

@@ -7,6 +7,7 @@
  * development build validates them against the protocol once more.
  */
 import {
+  CHANNEL_PATTERN,
   MAX_ID_LENGTH,
   MAX_NAME_LENGTH,
   MAX_POSITIONS,
@@ -14,6 +15,7 @@ import {
   RESYNC_REASONS,
   validateClientFrame,
   type ClientFrame,
+  type PublishTarget,
   type ServerFrame,
   type StreamPosition,
 } from '../protocol/index.js';
@@ -112,6 +114,14 @@ export function positionsOf(value: unknown): StreamPosition[] | undefined {
     positions.push({ stream: stream as string, epoch, offset });
   }
   return positions;
+}
+
+/** A publish target the gateway accepts: exactly one of a user name or a channel name. */
+export function isPublishTarget(to: unknown): to is PublishTarget {
+  const { user, channel } = (to ?? {}) as { user?: unknown; channel?: unknown };
+  return typeof user === 'string'
+    ? channel === undefined && user !== '' && user.length <= MAX_NAME_LENGTH
+    : typeof channel === 'string' && CHANNEL_PATTERN.test(channel);
 }
 
 /** Serialize a client frame. Throws {@link ProtocolError} for `data` that is not JSON. */

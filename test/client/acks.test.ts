@@ -32,6 +32,18 @@ const at = (offset: number, stream = 'user:u-1'): unknown => ({
 const NEWS = 'channel:news';
 
 describe('acks', () => {
+  it('emits `ack` with the positions of every ack frame sent', async () => {
+    const f = setup();
+    const acked: unknown[] = [];
+    f.client.on('ack', (positions) => acked.push(positions));
+    await open(f);
+    for (const o of [1, 2]) f.ws.last().deliver(push(o));
+    assert.deepEqual(acked, []);
+    f.clock.advance(DEFAULT_ACK_DELAY_MS);
+    assert.deepEqual(acked, [[{ stream: 'user:u-1', epoch: 'e1', offset: 2 }]]);
+    await f.client.close();
+  });
+
   it('without batching: acknowledged after `message`, coalesced per window', async () => {
     const f = setup();
     await open(f);
