@@ -110,10 +110,9 @@ describe('lifeline serve --dev', () => {
     await using _stuck = await stuckWebSocket(cli.port);
     cli.child.kill('SIGINT');
     await waitFor(() => assert.ok(cli.logs.some((l) => l.msg === 'shutting down')));
-    const started = Date.now();
+    // 130 is the second signal's exit; a graceful shutdown that ran to its end exits 0.
     const exit = await cli.stop('SIGINT');
     assert.deepEqual(exit, { code: 130, signal: null });
-    assert.ok(Date.now() - started < 2_000, 'exited without waiting for the shutdown');
   });
 });
 
