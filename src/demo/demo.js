@@ -41,9 +41,6 @@ const MAX_ACK_CHECKS = 5;
 /** `?fallback=` values the page passes on to the client. */
 const FALLBACK_MODES = ['auto', 'immediate', 'never'];
 
-/** This tab, as the gateway sees it: `hello.device`, echoed in the message status. */
-const device = `demo-${crypto.randomUUID().slice(0, 8)}`;
-
 let config = null;
 let client = null;
 let unsubscribers = [];
@@ -53,6 +50,9 @@ let countdown = null;
 let messageCount = 0;
 /** Stream → { rows: messages not yet known acked, timer, checks }. */
 const unacked = new Map();
+/** Sessions the current client has had: the message status names the one that got each message. */
+const sessions = new Set();
+let currentUser = '';
 
 // ------------------------------------------------------------------ server endpoints
 
@@ -259,11 +259,17 @@ function scheduleAckCheck(stream, entry, delayMs) {
   }, delayMs);
 }
 
-/** This tab's entry among a message's recipients. */
+/**
+ * This page's entry among a message's recipients: one of its sessions, or (channels, whose
+ * deliveries are not recorded) its user without a device.
+ */
 function ownReceipt(status, stream) {
-  const session = client?.state.kind === 'open' ? client.state.session.id : undefined;
   return status.recipients.find(
-    (r) => r.stream === stream && r.acked && (r.device === device || r.session === session),
+    (r) =>
+      r.stream === stream &&
+      r.acked &&
+      (sessions.has(r.session) ||
+        (r.session === undefined && r.device === undefined && r.user === currentUser)),
   );
 }
 
@@ -312,6 +318,7 @@ async function disposeClient() {
   subscriptions.clear();
   ui.channels.replaceChildren();
   forgetAcks();
+  sessions.clear();
   if (old !== null) await old.close();
 }
 
@@ -323,6 +330,7 @@ function fallbackMode() {
 
 async function connect(user) {
   await disposeClient();
+  currentUser = user;
   const { path } = config ?? (await loadConfig());
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const fallback = fallbackMode();
@@ -330,7 +338,6 @@ async function connect(user) {
     url: `${scheme}://${location.host}${path}`,
     // Called before every attempt, so a restarted server's new secret is picked up.
     token: () => fetchToken(user),
-    device,
     // Short waits keep the demo lively when the server restarts.
     maxReconnectDelayMs: 5000,
     ...(fallback === undefined ? {} : { fallback }),
@@ -339,6 +346,7 @@ async function connect(user) {
   unsubscribers.push(
     client.on('state', ({ to }) => {
       log(`state → ${to.kind}${to.kind === 'open' ? '' : ` ${describeState(to)}`}`);
+      if (to.kind === 'open') sessions.add(to.session.id);
       if (to.kind === 'open' && to.transport !== transport) {
         if (transport !== '') log(`transport ${transport} → ${to.transport}`);
         transport = to.transport;

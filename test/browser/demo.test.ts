@@ -153,6 +153,11 @@ describe('demo page', () => {
         (await page.locator('#messages li').first().textContent()) ?? '',
         /channel:news.*offset \d+/s,
       );
+      // Channel acks leave after the client's longer channel window; the gateway has them then.
+      await page
+        .locator('#messages li[data-stream="channel:news"] .ack[data-ack="acked"]')
+        .first()
+        .waitFor();
 
       await page.click('#close');
       await page.locator('#state[data-kind="closed"]').waitFor();
@@ -257,6 +262,32 @@ describe('demo page', () => {
         { position: 'user:dave 2', data: 'over polling 2' },
       ]);
       assert.equal(await page.textContent('#transport'), 'polling');
+      assert.deepEqual(browser.pageErrors, []);
+    });
+  });
+
+  it('starts on polling with ?fallback=immediate and moves to WebSocket', async () => {
+    await using cli = await startCli(['serve', '--dev', '--port', '0'], {
+      env: { LIFELINE_API_KEY: API_KEY },
+    });
+    await using browser = await launchBrowser();
+    const { page } = browser;
+    await browser.screenshotOnFailure('demo-immediate', async () => {
+      await page.goto(`${cli.url}/?fallback=immediate`);
+      await connectAs(page, 'erin');
+      // The first session is a polling one, while WebSocket is tried in the background;
+      // once it answers, the page moves over and says so.
+      await page.locator('#log li', { hasText: /connecting attempt \d+ over polling/ }).waitFor();
+      await publish(cli.url, { user: 'erin' }, 'at once');
+      await messageRow(page, 'at once').waitFor();
+      await page.locator('#log li', { hasText: 'transport polling → websocket' }).waitFor();
+      await page.locator('#transport[data-transport="websocket"]').waitFor();
+      await publish(cli.url, { user: 'erin' }, 'after the switch');
+      await messageRow(page, 'after the switch').waitFor();
+      assert.deepEqual(await shownMessages(page), [
+        { position: 'user:erin 1', data: 'at once' },
+        { position: 'user:erin 2', data: 'after the switch' },
+      ]);
       assert.deepEqual(browser.pageErrors, []);
     });
   });
