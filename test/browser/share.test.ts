@@ -1,0 +1,62 @@
+/**
+ * Tabs sharing one connection in a real browser (Debian's Chromium through
+ * playwright-core), against the built CLI: two tabs of one user hold one WebSocket between
+ * them, and when the leader's tab closes the other takes over and resumes — every message
+ * once, none lost: one that arrived as the leader closed, one published while no tab held
+ * the connection.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { launchBrowser } from '../helpers/browser.js';
+import { assertBuilt, startCli } from '../helpers/cli.js';
+import { openShareTab, routeSharePage, SHARED_BUNDLE } from '../helpers/share-page.js';
+import { waitFor } from '../helpers/wait.js';
+
+const API_KEY = 'share-test-api-key';
+
+async function publish(url: string, data: unknown): Promise<void> {
+  const res = await fetch(`${url}/api/publish`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ to: { user: 'alice' }, data }),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+describe('shareConnection in a browser', () => {
+  it('has the shared bundle built', () => assertBuilt(SHARED_BUNDLE));
+
+  it('two tabs hold one connection between them, and closing the leader loses nothing', async () => {
+    await using browser = await launchBrowser();
+    await using cli = await startCli(['serve', '--dev', '--port', '0'], {
+      env: { LIFELINE_API_KEY: API_KEY },
+    });
+    const { context } = browser;
+    await browser.screenshotOnFailure('share-two-tabs', async () => {
+      await routeSharePage(context, cli.url);
+      const leader = await openShareTab(context, cli.url, 'alice', browser.page);
+      const follower = await openShareTab(context, cli.url, 'alice');
+      assert.equal(leader.sockets(), 1);
+      assert.equal(follower.sockets(), 0, 'the second tab goes through the first');
+
+      for (let n = 1; n <= 3; n++) await publish(cli.url, { n });
+      await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3]));
+      assert.deepEqual(await leader.offsets(), [1, 2, 3]);
+
+      // A message arrives as the leader's tab goes away (the follower may or may not have
+      // had it from the leader), another while no tab holds the connection.
+      await publish(cli.url, { n: 4 });
+      await leader.page.close();
+      await publish(cli.url, { n: 5 });
+      await follower.page.locator('#state', { hasText: /^open$/ }).waitFor();
+      await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3, 4, 5]), {
+        timeoutMs: 15_000,
+      });
+      assert.equal(follower.sockets(), 1, 'the follower took the connection over');
+
+      await publish(cli.url, { n: 6 });
+      await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3, 4, 5, 6]));
+      assert.deepEqual(browser.pageErrors, []);
+    });
+  });
+});
