@@ -291,10 +291,9 @@ const WS_URL = /^wss?:\/\/[^/?#\s]+/i;
 /** `expected` is `false` in production builds, where messages name the option only. */
 function invalid(name: string, expected: string | false, value: unknown): never {
   const what = name === '' ? 'options' : `options.${name}`;
+  if (!DEV) throw new InvalidOptionError(what);
   const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  throw new InvalidOptionError(
-    DEV ? `${what} must be ${expected} (got ${shown.slice(0, 80)})` : what,
-  );
+  throw new InvalidOptionError(`${what} must be ${expected} (got ${shown.slice(0, 80)})`);
 }
 
 /** Kinds of numeric options: durations ≥ 0 or > 0, counts (integers or Infinity) ≥ 0 or ≥ 1. */
@@ -305,13 +304,6 @@ const enum Num {
   PositiveCount,
 }
 
-const EXPECTED = [
-  'a finite number ≥ 0',
-  'a finite number > 0',
-  'an integer ≥ 0 or Infinity',
-  'an integer ≥ 1 or Infinity',
-];
-
 /** A number of `kind`, or `fallback` when absent. */
 function num(name: string, value: unknown, fallback: number, kind: Num): number {
   if (value === undefined) return fallback;
@@ -320,7 +312,15 @@ function num(name: string, value: unknown, fallback: number, kind: Num): number 
     typeof value === 'number' &&
     (positive ? value > 0 : value >= 0) &&
     (kind < Num.Count ? Number.isFinite(value) : Number.isSafeInteger(value) || value === Infinity);
-  if (!ok) invalid(name, DEV && (EXPECTED[kind] ?? ''), value);
+  if (!ok)
+    invalid(
+      name,
+      DEV &&
+        (kind < Num.Count ? 'a finite number ' : 'an integer ') +
+          (positive ? (kind < Num.Count ? '> 0' : '≥ 1') : '≥ 0') +
+          (kind < Num.Count ? '' : ' or Infinity'),
+      value,
+    );
   return value;
 }
 
@@ -467,7 +467,7 @@ function batchOption(value: unknown): BatchOptions | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) invalid('batch', DEV && 'an object', value);
   const { maxWaitMs, maxSize } = value as Partial<BatchOptions>;
-  if (maxWaitMs === undefined) invalid('batch.maxWaitMs', DEV && EXPECTED[0]!, maxWaitMs);
+  if (maxWaitMs === undefined) invalid('batch.maxWaitMs', DEV && 'a finite number ≥ 0', maxWaitMs);
   if (maxSize === undefined) invalid('batch.maxSize', DEV && 'an integer ≥ 1', maxSize);
   return {
     maxWaitMs: num('batch.maxWaitMs', maxWaitMs, 0, Num.Duration),

@@ -70,8 +70,12 @@ export const CloseCode = {
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-/** The class of every code in {@link CloseCode}. */
-export const CLOSE_CLASS: Readonly<Record<CloseCode, CloseClass>> = {
+/**
+ * The class of every code in {@link CloseCode}. {@link closeClassOf} computes the same from
+ * the code ranges (a test holds the two together), so a client bundle needs no table.
+ */
+// Pure: a bundle that does not read the table leaves it out.
+export const CLOSE_CLASS: Readonly<Record<CloseCode, CloseClass>> = /* @__PURE__ */ (() => ({
   [CloseCode.NORMAL]: 'retry',
   [CloseCode.GOING_AWAY]: 'retry',
   [CloseCode.ABNORMAL]: 'retry',
@@ -91,21 +95,28 @@ export const CLOSE_CLASS: Readonly<Record<CloseCode, CloseClass>> = {
   [CloseCode.REPLACED]: 'fatal',
   [CloseCode.SESSION_LIMIT]: 'fatal',
   [CloseCode.KICKED]: 'fatal',
-};
+}))();
 
 /**
- * The class of any close code, including ones this build does not know.
- * Unknown codes in 4000–4999 are treated as `fatal` (a newer gateway's refusal we cannot
- * interpret should not become a reconnect loop); every other unknown code is `retry`.
+ * The class of any close code, including ones this build does not know: `resync` for
+ * 4006; `retry` for 4003–4008 (the gateway's transient conditions) and 4101 (fresh
+ * credentials help); `fatal` for 1009 and every other code in 4000–4999 (a newer
+ * gateway's refusal we cannot interpret should not become a reconnect loop); `retry` for
+ * every other code (RFC 6455 codes: the connection dropped or the server restarted).
  */
 export function closeClassOf(code: number): CloseClass {
-  const known = (CLOSE_CLASS as Record<number, CloseClass | undefined>)[code];
-  if (known !== undefined) return known;
-  return code >= 4000 && code <= 4999 ? 'fatal' : 'retry';
+  if (code === CloseCode.SLOW_CONSUMER) return 'resync';
+  if (
+    code === CloseCode.AUTH_EXPIRED ||
+    (code >= CloseCode.HANDSHAKE_TIMEOUT && code <= CloseCode.SERVER_ERROR)
+  )
+    return 'retry';
+  return code === CloseCode.MESSAGE_TOO_BIG || (code >= 4000 && code <= 4999) ? 'fatal' : 'retry';
 }
 
 /** Short, stable reason strings sent with each close code. Never internal error text. */
-export const CLOSE_REASON: Readonly<Record<CloseCode, string>> = {
+// Pure: a bundle that does not read the table leaves it out.
+export const CLOSE_REASON: Readonly<Record<CloseCode, string>> = /* @__PURE__ */ (() => ({
   [CloseCode.NORMAL]: 'normal closure',
   [CloseCode.GOING_AWAY]: 'going away',
   [CloseCode.ABNORMAL]: 'connection lost',
@@ -125,7 +136,7 @@ export const CLOSE_REASON: Readonly<Record<CloseCode, string>> = {
   [CloseCode.REPLACED]: 'replaced by a newer session',
   [CloseCode.SESSION_LIMIT]: 'too many sessions',
   [CloseCode.KICKED]: 'disconnected by the server',
-};
+}))();
 
 /** Error codes carried by a failed `reply` frame. */
 export const ReplyErrorCode = {

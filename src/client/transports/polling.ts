@@ -5,6 +5,7 @@
  * frames, and one `POST` at a time carries the client's frames, coalesced.
  */
 import { CloseCode, PROTOCOL_VERSION } from '../../protocol/index.js';
+import { DEV } from '../../env/index.js';
 import type { HttpExchange, HttpRequester, HttpResponse } from './http.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
@@ -65,7 +66,9 @@ export function pollingTransport(request: HttpRequester): TransportFactory {
     /** Hand server frames to the engine; false once the link is finished. */
     const deliver = (frames: unknown): boolean => {
       if (!Array.isArray(frames)) {
-        handlers.malformed('a polling answer that is not an array of frames');
+        handlers.malformed(
+          DEV ? 'a polling answer that is not an array of frames' : 'polling frames',
+        );
         return false;
       }
       for (const frame of frames) {
@@ -86,7 +89,7 @@ export function pollingTransport(request: HttpRequester): TransportFactory {
       try {
         return JSON.parse(response.body) as unknown;
       } catch {
-        handlers.malformed('a polling answer that is not JSON');
+        handlers.malformed(DEV ? 'a polling answer that is not JSON' : 'polling JSON');
         return undefined;
       }
     };
@@ -155,7 +158,9 @@ export function pollingTransport(request: HttpRequester): TransportFactory {
           const body = parse(response) as { sid?: unknown; frames?: unknown } | undefined;
           if (body === undefined) return;
           if (typeof body !== 'object' || body === null) {
-            return handlers.malformed('a polling open answer that is not an object');
+            return handlers.malformed(
+              DEV ? 'a polling open answer that is not an object' : 'polling open',
+            );
           }
           if (typeof body.sid === 'string') sid = body.sid;
           if (!deliver(body.frames ?? [])) return;

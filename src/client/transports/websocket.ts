@@ -4,6 +4,7 @@
  * DOM or Node types leak into the client.
  */
 import { CloseCode, SUBPROTOCOL } from '../../protocol/index.js';
+import { DEV } from '../../env/index.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
 export interface MessageEventLike {
@@ -86,7 +87,7 @@ export function webSocketTransport(WebSocket: WebSocketConstructorLike): Transpo
     socket.onmessage = (event) => {
       if (done) return;
       if (typeof event.data === 'string') handlers.received(event.data);
-      else handlers.malformed('binary frames are not part of the protocol');
+      else handlers.malformed(DEV ? 'binary frames are not part of the protocol' : 'binary');
     };
     socket.onclose = (event) => {
       if (finish()) handlers.closed(event.code, event.reason);
