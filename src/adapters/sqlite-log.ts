@@ -449,11 +449,15 @@ export function attachSqliteLog(
     const problem = checkPublish(entry);
     if (problem !== undefined) return Promise.reject(problem);
     // Checked here, per message: a bad one must not fail the whole batch's commit.
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(entry.message.data);
-    } catch (cause) {
-      return Promise.reject(new TypeError('message.data is not serializable as JSON.', { cause }));
+    let json = entry.json;
+    if (typeof json !== 'string') {
+      try {
+        json = JSON.stringify(entry.message.data);
+      } catch (cause) {
+        return Promise.reject(
+          new TypeError('message.data is not serializable as JSON.', { cause }),
+        );
+      }
     }
     if (json === undefined) return Promise.reject(new TypeError('message.data is not JSON.'));
     // Copied: the caller may change its arrays before the commit runs.

@@ -22,6 +22,8 @@ export interface PublishPlan {
   readonly streams: readonly string[];
   /** `data` after a JSON round trip: what clients will receive and the log stores. */
   readonly data: unknown;
+  /** `data` as JSON text, serialized once here and handed on to the log and to fan-out. */
+  readonly json: string;
   readonly ttlSeconds: number | undefined;
   readonly requireAck: boolean;
   readonly idempotencyKey: string | undefined;
@@ -47,12 +49,12 @@ function streamsOf(to: unknown): string[] {
     fail('`to` must be { user }, { users } or { channel }', 'to');
   }
   const target = to as Record<string, unknown>;
-  const given = ['user', 'users', 'channel'].filter((k) => target[k] !== undefined);
-  if (given.length !== 1) {
-    fail(
-      `\`to\` must have exactly one of "user", "users" and "channel", got ${given.length}`,
-      'to',
-    );
+  const given =
+    Number(target['user'] !== undefined) +
+    Number(target['users'] !== undefined) +
+    Number(target['channel'] !== undefined);
+  if (given !== 1) {
+    fail(`\`to\` must have exactly one of "user", "users" and "channel", got ${given}`, 'to');
   }
   if (target['channel'] !== undefined) {
     const channel = target['channel'];
@@ -145,5 +147,5 @@ export function planPublish(input: PublishInput): PublishPlan {
   // The parsed copy is what the log keeps and clients receive: later changes the caller
   // makes to its object cannot alter a message that was already published.
   const data = JSON.parse(json) as unknown;
-  return { streams, data, ttlSeconds, requireAck, idempotencyKey, fingerprint };
+  return { streams, data, json, ttlSeconds, requireAck, idempotencyKey, fingerprint };
 }

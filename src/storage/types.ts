@@ -95,6 +95,12 @@ export interface LogPublish {
   /** Distinct stream names; at least one. */
   readonly streams: readonly string[];
   readonly message: LogMessage;
+  /**
+   * `message.data` as JSON text, exactly what `JSON.stringify(message.data)` returns, when
+   * the caller has it already: a log that stores text keeps this instead of serializing
+   * the data a second time. Optional; a log may ignore it.
+   */
+  readonly json?: string;
   readonly idempotency?: IdempotencyClaim;
 }
 

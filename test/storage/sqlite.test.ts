@@ -223,6 +223,14 @@ describe('sqlite log: group commit', () => {
     await log.close();
   });
 
+  test('JSON text handed with a publish is stored instead of serializing the data again', async () => {
+    const log = createSqliteLog({ path: freshPath() });
+    const data = { n: 1, text: 'é' };
+    await log.publish({ streams: ['s'], message: message(1), json: JSON.stringify(data) });
+    assert.deepEqual((await log.read('s', 0, 1))?.messages[0]?.data, data);
+    await log.close();
+  });
+
   test('a message that is not JSON is refused alone, without failing the batch', async () => {
     const log = createSqliteLog({ path: freshPath() });
     const good = log.append('s', message(1));
