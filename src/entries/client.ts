@@ -70,7 +70,8 @@ export type {
   HttpRequester,
   HttpResponse,
 } from '../client/transports/http.js';
-export type { Clock } from '../env/index.js';
+export type { Clock, PageEvent, PageLifecycle, BrowserPageHost } from '../env/index.js';
+export { browserPage } from '../env/index.js';
 
 export {
   AuthExpiredError,
