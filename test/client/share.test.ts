@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createClient, type LifelineClient, type PushMessage } from '../../src/entries/shared.js';
+import type { PageEvent, PageLifecycle } from '../../src/env/index.js';
 import { CountingWebSocket, startE2E, type E2E } from '../e2e/fixture.js';
 import { SharedStorage, TabHub } from '../helpers/share-fakes.js';
 import { waitFor } from '../helpers/wait.js';
@@ -15,10 +16,31 @@ interface Tab {
   readonly messages: PushMessage[];
 }
 
-function openTab(e2e: E2E, hub: TabHub, name: string, storage: SharedStorage, user = 'alice'): Tab {
+/** A page lifecycle the test drives. */
+class FakePage implements PageLifecycle {
+  private listener_: ((event: PageEvent) => void) | null = null;
+  subscribe(listener: (event: PageEvent) => void): () => void {
+    this.listener_ = listener;
+    return () => {
+      this.listener_ = null;
+    };
+  }
+  emit(event: PageEvent): void {
+    this.listener_?.(event);
+  }
+}
+
+function openTab(
+  e2e: E2E,
+  hub: TabHub,
+  name: string,
+  storage: SharedStorage,
+  page?: FakePage,
+): Tab {
   const client = createClient({
+    ...(page === undefined ? {} : { page }),
     url: e2e.url,
-    token: () => e2e.token(user),
+    token: () => e2e.token('alice'),
     WebSocket: CountingWebSocket,
     transports: ['websocket'],
     minReconnectDelayMs: 20,
@@ -154,6 +176,45 @@ describe('shareConnection', () => {
       );
     } finally {
       await c.client.close();
+      await b.client.close();
+    }
+  });
+
+  it('leaves while the page is in the back/forward cache, and joins again when it is back', async () => {
+    await using e2e = await startE2E();
+    const hub = new TabHub();
+    const storage = new SharedStorage();
+    const page = new FakePage();
+    const a = openTab(e2e, hub, 'a', storage, page);
+    await a.client.connect();
+    const b = openTab(e2e, hub, 'b', storage);
+    await b.client.connect();
+    try {
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 1 });
+      await waitFor(() => assert.deepEqual([offsets(a), offsets(b)], [[1], [1]]));
+
+      page.emit({ type: 'pagehide', persisted: true });
+      assert.equal(a.client.state.kind, 'suspended');
+      await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+      await waitFor(() => assert.equal(b.client.state.kind, 'open'));
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 2 });
+      await waitFor(() => assert.deepEqual(offsets(b), [1, 2]));
+
+      page.emit({ type: 'pageshow', persisted: true });
+      await waitFor(() => assert.equal(a.client.state.kind, 'open'));
+      assert.equal(hub.holder(LOCK(e2e)), 'b', 'b keeps the lead');
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 3 });
+      await waitFor(() =>
+        assert.deepEqual(
+          [offsets(a), offsets(b)],
+          [
+            [1, 3],
+            [1, 2, 3],
+          ],
+        ),
+      );
+    } finally {
+      await a.client.close();
       await b.client.close();
     }
   });

@@ -100,5 +100,6 @@ export function createSharedClient(
     createClient: createReal,
     positionsKey: client.storageKey ?? `${DEFAULT_STORAGE_KEY_PREFIX}${resolved.url}`,
     storage: resolved.storage,
+    page: resolved.page,
   });
 }

@@ -21,7 +21,13 @@ import {
   type PublishTarget,
   type StreamPosition,
 } from '../../protocol/index.js';
-import { Scope, type Clock, type Disposer } from '../../env/index.js';
+import {
+  Scope,
+  type Clock,
+  type Disposer,
+  type PageEvent,
+  type PageLifecycle,
+} from '../../env/index.js';
 import type { ClientOptions, PositionStorage, TokenSource } from '../options.js';
 import type { ConnectionState } from '../state.js';
 import type { Subscription } from '../subscriptions.js';
@@ -74,6 +80,8 @@ export interface TabSetup {
   readonly createClient: (options: ClientOptions) => LifelineClient;
   readonly positionsKey: string;
   readonly storage: PositionStorage | undefined;
+  /** Where `pagehide`, `pageshow` and visibility come from; none outside browsers. */
+  readonly page: PageLifecycle | undefined;
 }
 
 interface Call {
@@ -119,6 +127,7 @@ export class SharedTab implements LifelineClient {
   private readonly shownInBatches_: Last = new Map();
   private readonly checkpoint_: CheckpointMemory = { text: undefined };
   private counter_ = 0;
+  private unwatchPage_: (() => void) | null = null;
 
   constructor(setup: TabSetup) {
     this.setup_ = setup;
@@ -147,7 +156,6 @@ export class SharedTab implements LifelineClient {
 
   async close(): Promise<void> {
     if (this.channel_ === null && isTerminal(this.state_)) return;
-    this.life_++;
     const closed = new ClientClosedError('The client was closed.');
     const calls = [...this.calls_.values()];
     this.calls_.clear();
@@ -156,25 +164,12 @@ export class SharedTab implements LifelineClient {
       call.reject(closed);
     }
     for (const done of [...this.unsubscribing_.values()]) done();
-    this.post_({ t: 'bye', tab: this.id_ });
+    const left = this.leave_();
+    this.unwatchPage_?.();
+    this.unwatchPage_ = null;
     this.transition_({ kind: 'closed', reason: { initiator: 'client' } });
-    const host = this.host_;
-    const release = this.releaseLock_;
-    const channel = this.channel_;
-    this.host_ = null;
-    this.releaseLock_ = null;
-    this.channel_ = null;
-    this.leader_ = null;
-    this.abortLock_?.abort();
-    this.abortLock_ = null;
     this.scope_.dispose();
-    try {
-      // The leader hands over: its client closes, then the lock goes to the next tab.
-      await host?.resign();
-    } finally {
-      release?.();
-      channel?.close();
-    }
+    await left;
   }
 
   reconnect(): void {
@@ -248,7 +243,8 @@ export class SharedTab implements LifelineClient {
 
   private join_(): void {
     const life = this.life_;
-    const { url, token, shareKey, transport } = this.setup_;
+    const { url, token, shareKey, transport, page } = this.setup_;
+    if (page !== undefined) this.unwatchPage_ ??= page.subscribe((e) => this.paged_(e));
     this.transition_({ kind: 'connecting', attempt: 0, transport });
     shareName(url, token, shareKey).then(
       (name) => {
@@ -280,11 +276,49 @@ export class SharedTab implements LifelineClient {
   }
 
   private failed_(error: LifelineError): void {
+    void this.leave_();
+    this.transition_({ kind: 'failed', error });
+  }
+
+  /**
+   * Stop taking part: say goodbye, hand the connection over if this tab leads (its client
+   * closes, then the lock goes to the next tab), stop waiting for the lock. What this tab
+   * wants — channels, unanswered calls — stays, for a later `join_()`.
+   */
+  private leave_(): Promise<void> {
+    this.life_++;
+    if (this.channel_ !== null) this.post_({ t: 'bye', tab: this.id_ });
+    const host = this.host_;
+    const release = this.releaseLock_;
+    const channel = this.channel_;
+    this.host_ = null;
+    this.releaseLock_ = null;
+    this.channel_ = null;
+    this.leader_ = null;
     this.abortLock_?.abort();
     this.abortLock_ = null;
-    this.channel_?.close();
-    this.channel_ = null;
-    this.transition_({ kind: 'failed', error });
+    return (async () => {
+      try {
+        await host?.resign();
+      } finally {
+        release?.();
+        channel?.close();
+      }
+    })();
+  }
+
+  /**
+   * The page lifecycle, as the client's own: `pagehide` leaves (a page in the back/forward
+   * cache must not hold the connection, nor hold back checkpoints) and waits `suspended`;
+   * `pageshow` from the cache joins again; becoming visible checks the connection.
+   */
+  private paged_(event: PageEvent): void {
+    if (event.type === 'visible') return this.checkLiveness();
+    if (event.type === 'pagehide') {
+      if (this.channel_ === null || isTerminal(this.state_)) return;
+      void this.leave_();
+      this.transition_({ kind: 'suspended' });
+    } else if (event.persisted && this.state_.kind === 'suspended') this.join_();
   }
 
   /** The lock is ours: hold it, and the connection, until this tab closes (or dies). */
@@ -295,7 +329,8 @@ export class SharedTab implements LifelineClient {
       const s = this.setup_;
       this.host_ = new LeaderHost(this.scope_.child(), {
         tab: this.id_,
-        client: s.client,
+        // This tab follows the page lifecycle for its client (see paged_).
+        client: { ...s.client, page: false },
         createClient: s.createClient,
         positionsKey: s.positionsKey,
         storage: s.storage,
