@@ -15,8 +15,15 @@ import { attachSqliteAckStore, type SqliteAckTuning } from './sqlite-acks.js';
 import { createCommitter, type Committer } from './sqlite-commit.js';
 import { openDatabase, type SqliteOpenOptions } from './sqlite-driver.js';
 import { attachSqliteLog, type SqliteLogTuning } from './sqlite-log.js';
+import {
+  checkpointInterval,
+  startCheckpointer,
+  type Checkpointer,
+  type SqliteCheckpointOptions,
+} from './sqlite-store-checkpoint.js';
 
-export interface SqliteStoreOptions extends SqliteOpenOptions, SqliteLogTuning {
+export interface SqliteStoreOptions
+  extends SqliteOpenOptions, SqliteLogTuning, SqliteCheckpointOptions {
   /** How long delivery receipts are kept. @default { maxAgeMs: 86_400_000 } */
   readonly receipts?: SqliteAckTuning['receipts'];
 }
@@ -35,15 +42,18 @@ export interface SqliteStore extends AsyncDisposable {
 
 /** Open (creating when missing) a store file. Throws {@link StoreOpenError}. */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const intervalMs = checkpointInterval(options.checkpointIntervalMs);
   const db = openDatabase(options);
   let committer: Committer | undefined;
   let log: MessageLog;
   let acks: AckStore;
+  let checkpointer: Checkpointer | undefined;
   try {
     committer = createCommitter(db, options);
     // One committer: an append and an ack queued in the same tick share a transaction.
     log = attachSqliteLog(db, committer, options, () => {});
     acks = attachSqliteAckStore(db, committer, options, () => {});
+    checkpointer = startCheckpointer(db, intervalMs);
   } catch (error) {
     committer?.dispose();
     db.close();
@@ -57,6 +67,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         await Promise.all([log.close(), acks.close()]);
       } finally {
         scheduler.dispose();
+        // The worker's connection first: the last connection to close checkpoints what
+        // is left and removes the write-ahead log.
+        await checkpointer?.close();
         db.close();
       }
     })();
