@@ -215,7 +215,13 @@ describe('WebSocket probes while on polling', () => {
     assert.equal(state.transport, 'websocket');
     assert.equal(state.session.id, 's-probe');
     assert.equal(storage.items.get(MEMORY_KEY), '', 'WebSocket is remembered working again');
+    // The polling session was let go: its held GET aborted, a DELETE sent.
+    assert.ok(f.http.pending.filter((p) => p.request.method === 'GET').every((p) => p.aborted));
+    assert.equal(f.http.pending.filter((p) => p.request.method === 'DELETE').length, 1);
     await f.client.close();
+    await flushMicrotasks();
+    assert.equal(f.clock.pendingTimers, 0);
+    assert.equal(f.ws.live, 0);
   });
 });
 
