@@ -120,7 +120,18 @@ describe('shareConnection', () => {
       await waitFor(() => assert.equal(b.client.state.kind, 'open'));
       await e2e.gateway().publish({ to: { user: 'alice' }, data: 4 });
       await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3, 4]));
+
+      // Closed is not the end: a tab that connects again follows the new leader.
+      await a.client.connect();
+      assert.equal(hub.holder(LOCK(e2e)), 'b');
+      await e2e.gateway().publish({ to: { user: 'alice' }, data: 5 });
+      await waitFor(() => assert.deepEqual(offsets(a), [1, 2, 3, 5]));
+      assert.deepEqual(
+        await a.client.request('again', { timeoutMs: 2_000 }).catch((e: Error) => e.name),
+        'RequestFailedError',
+      );
     } finally {
+      await a.client.close();
       await b.client.close();
     }
   });

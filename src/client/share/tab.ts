@@ -107,12 +107,15 @@ export class SharedTab implements LifelineClient {
   private readonly setup_: TabSetup;
   private readonly id_: string;
   private readonly events_ = new TabEvents();
-  private readonly scope_: Scope;
+  /** Timers of calls and of the leader's gate; replaced by `close()`, which may not be the end. */
+  private scope_: Scope;
   private state_: ConnectionState = { kind: 'idle' };
   /** Bumped by `close()`: a join still resolving the share name belongs to an older life. */
   private life_ = 0;
   private channel_: BroadcastChannelLike | null = null;
   private host_: LeaderHost | null = null;
+  /** Owns the leader's timers while this tab leads. */
+  private hostScope_: Scope | null = null;
   private releaseLock_: (() => void) | null = null;
   private abortLock_: AbortController | null = null;
   private leader_: string | null = null;
@@ -169,6 +172,7 @@ export class SharedTab implements LifelineClient {
     this.unwatchPage_ = null;
     this.transition_({ kind: 'closed', reason: { initiator: 'client' } });
     this.scope_.dispose();
+    this.scope_ = new Scope(this.setup_.clock);
     await left;
   }
 
@@ -289,9 +293,11 @@ export class SharedTab implements LifelineClient {
     this.life_++;
     if (this.channel_ !== null) this.post_({ t: 'bye', tab: this.id_ });
     const host = this.host_;
+    const hostScope = this.hostScope_;
     const release = this.releaseLock_;
     const channel = this.channel_;
     this.host_ = null;
+    this.hostScope_ = null;
     this.releaseLock_ = null;
     this.channel_ = null;
     this.leader_ = null;
@@ -301,6 +307,7 @@ export class SharedTab implements LifelineClient {
       try {
         await host?.resign();
       } finally {
+        hostScope?.dispose();
         release?.();
         channel?.close();
       }
@@ -327,7 +334,8 @@ export class SharedTab implements LifelineClient {
     return new Promise<void>((release) => {
       this.releaseLock_ = release;
       const s = this.setup_;
-      this.host_ = new LeaderHost(this.scope_.child(), {
+      this.hostScope_ = this.scope_.child();
+      this.host_ = new LeaderHost(this.hostScope_, {
         tab: this.id_,
         // This tab follows the page lifecycle for its client (see paged_).
         client: { ...s.client, page: false },
