@@ -27,20 +27,15 @@ import { deferred, type Deferred } from './deferred.js';
 import { Delivery } from './delivery.js';
 import { Emitter } from './emitter.js';
 import { probeWhileOpen, type Probe, type ProbeEvent } from './fallback-probe.js';
-import { TransportMemory, TransportPolicy, canFallBack } from './fallback.js';
+import { TransportPolicy } from './fallback.js';
 import * as failure from './failures.js';
 import { Heartbeat } from './heartbeat.js';
 import { pageAction } from './lifecycle.js';
 import { createLink, type Link } from './link.js';
-import {
-  TRANSPORT_MEMORY_KEY_PREFIX,
-  resolveOptions,
-  type ClientOptions,
-  type ResolvedOptions,
-} from './options.js';
+import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { DEFAULT_MAX_FRAME_BYTES, helloText } from './outbound.js';
 import { PersistedPositions } from './persisted.js';
-import { decide, type ReconnectPolicy } from './reconnect.js';
+import { decide } from './reconnect.js';
 import { Outbox, idSource, type OutboxFrame } from './outbox.js';
 import {
   StateCell,
@@ -69,7 +64,6 @@ export function createClient(options: ClientOptions): LifelineClient {
 
 class Client implements LifelineClient {
   private readonly options_: ResolvedOptions;
-  private readonly policy_: ReconnectPolicy;
   private readonly factories_: Partial<Record<TransportKind, TransportFactory>> = {};
   private readonly transport_: TransportPolicy;
   private readonly scope_: Scope;
@@ -94,49 +88,16 @@ class Client implements LifelineClient {
   constructor(options: ResolvedOptions) {
     this.options_ = options;
     const { storage, clock, random } = options;
-    this.policy_ = {
-      minDelayMs: options.minReconnectDelayMs,
-      maxDelayMs: options.maxReconnectDelayMs,
-      maxAttempts: options.maxReconnectAttempts,
-      random,
-      refreshableToken: typeof options.token === 'function',
-    };
     if (options.WebSocket !== undefined)
       this.factories_.websocket = webSocketTransport(options.WebSocket);
     if (options.request !== undefined) this.factories_.polling = pollingTransport(options.request);
-    const mode = options.fallback;
-    const { transports } = options;
-    this.transport_ = new TransportPolicy({
-      transports,
-      mode,
-      afterFailures: options.fallbackAfterFailures,
-      afterMs: options.fallbackAfterMs,
-      probeIntervalMs: options.probeIntervalMs,
-      maxProbeIntervalMs: options.maxProbeIntervalMs,
-      memory:
-        storage === undefined ||
-        options.transportMemoryMs === 0 ||
-        !canFallBack({ transports, mode })
-          ? null
-          : new TransportMemory(
-              storage,
-              TRANSPORT_MEMORY_KEY_PREFIX + options.url,
-              options.transportMemoryMs,
-              () => clock.now(),
-            ),
-    });
+    this.transport_ = new TransportPolicy(options);
     this.scope_ = new Scope(clock);
     this.cell_ = new StateCell(this.scope_, (change) => this.events_.emit('state', change));
     const nextId = idSource(random);
     const report = (error: LifelineError): void => this.events_.emit('error', error);
     this.outbox_ = new Outbox(this.scope_, { ...options.outbox, nextId });
-    const delivery = new Delivery(this.scope_, this.events_, {
-      batch: options.batch,
-      ackDelayMs: options.ackDelayMs,
-      channelAckDelayMs: options.channelAckDelayMs,
-      repairTimeoutMs: options.requestTimeoutMs,
-      nextId,
-    });
+    const delivery = new Delivery(this.scope_, this.events_, options, nextId);
     this.delivery_ = delivery;
     this.subscriptions_ = new Subscriptions(this.scope_, {
       nextId,
@@ -572,7 +533,7 @@ class Client implements LifelineClient {
     const wasOpen = link.session !== null;
     // A WebSocket attempt that did not reach `welcome` may send the client to polling.
     const switched = !wasOpen && this.transport_.failed(link.kind);
-    const verdict = decide({ error, retryAfterMs, wasOpen, attempt: link.attempt }, this.policy_);
+    const verdict = decide({ error, retryAfterMs, wasOpen, attempt: link.attempt }, this.options_);
     if (verdict.kind === 'fatal') {
       const code = error.closeCode ?? CloseCode.ABNORMAL;
       this.transition_({ kind: 'closed', reason: { initiator: 'server', code, error } });

@@ -22,20 +22,17 @@ import { AckBatcher } from './acks.js';
 import { Batcher } from './batch.js';
 import type { Emitter } from './emitter.js';
 import { GapRepair } from './gaps.js';
-import type { BatchOptions } from './options.js';
+import type { ResolvedOptions } from './options.js';
 import { ackTexts } from './outbound.js';
 import type { PersistedPositions } from './persisted.js';
 import { Positions } from './positions.js';
 import type { ClientEvents, PushMessage } from './types.js';
 
-export interface DeliveryOptions {
-  readonly batch: BatchOptions | undefined;
-  readonly ackDelayMs: number;
-  readonly channelAckDelayMs: number;
-  /** How long a gap repair may take before the session is given up, in ms. */
-  readonly repairTimeoutMs: number;
-  readonly nextId: () => string;
-}
+/** The client's options deliveries read; a gap repair may take `requestTimeoutMs`. */
+export type DeliveryOptions = Pick<
+  ResolvedOptions,
+  'batch' | 'ackDelayMs' | 'channelAckDelayMs' | 'requestTimeoutMs'
+>;
 
 /** The open session deliveries talk back through. */
 export interface DeliveryLink {
@@ -52,6 +49,7 @@ export class Delivery {
   readonly delivered = new Positions();
   private readonly events_: Emitter<ClientEvents>;
   private readonly options_: DeliveryOptions;
+  private readonly nextId_: () => string;
   private readonly batch_: Batcher<PushMessage> | null;
   private readonly acks_: AckBatcher;
   private persisted_: PersistedPositions | null = null;
@@ -59,9 +57,15 @@ export class Delivery {
   private repair_: GapRepair | null = null;
 
   /** `scope` is the client's: a pending batch and pending acks outlive sessions. */
-  constructor(scope: Scope, events: Emitter<ClientEvents>, options: DeliveryOptions) {
+  constructor(
+    scope: Scope,
+    events: Emitter<ClientEvents>,
+    options: DeliveryOptions,
+    nextId: () => string,
+  ) {
     this.events_ = events;
     this.options_ = options;
+    this.nextId_ = nextId;
     this.batch_ =
       options.batch === undefined
         ? null
@@ -94,7 +98,7 @@ export class Delivery {
   /** A session opened: acks held meanwhile go out, gaps can be repaired in it. */
   attach(scope: Scope, link: DeliveryLink): void {
     this.link_ = link;
-    this.repair_ = new GapRepair(scope, link, this.options_.nextId, this.options_.repairTimeoutMs);
+    this.repair_ = new GapRepair(scope, link, this.nextId_, this.options_.requestTimeoutMs);
     this.acks_.flush();
   }
 

@@ -5,7 +5,11 @@
  * (`failed`, `opened`, `probeFailed`, `promoted`) and acts on the answers. Decisions only:
  * sockets and timers stay with the engine.
  */
-import type { PositionStorage } from './options.js';
+import {
+  TRANSPORT_MEMORY_KEY_PREFIX,
+  type PositionStorage,
+  type ResolvedOptions,
+} from './options.js';
 import type { TransportKind } from './transports/transport.js';
 
 /**
@@ -24,33 +28,50 @@ export type FallbackState =
   /** Attempts use polling; an open session probes WebSocket; `probeFailures` failed in a row. */
   | { readonly kind: 'polling'; readonly probeFailures: number };
 
-export interface FallbackOptions {
-  readonly transports: readonly TransportKind[];
-  readonly mode: FallbackMode;
-  readonly afterFailures: number;
-  readonly afterMs: number;
-  readonly probeIntervalMs: number;
-  readonly maxProbeIntervalMs: number;
-  /** Where the outcome is remembered; null when it is not. */
-  readonly memory: TransportMemory | null;
-}
+/** The client's options the policy reads. */
+export type FallbackOptions = Pick<
+  ResolvedOptions,
+  | 'transports'
+  | 'fallback'
+  | 'fallbackAfterFailures'
+  | 'fallbackAfterMs'
+  | 'probeIntervalMs'
+  | 'maxProbeIntervalMs'
+  | 'transportMemoryMs'
+  | 'storage'
+  | 'url'
+  | 'clock'
+>;
 
 /** Whether the client can switch between WebSocket and polling at all. */
-export function canFallBack(options: Pick<FallbackOptions, 'transports' | 'mode'>): boolean {
-  const { transports, mode } = options;
-  return mode !== 'never' && transports.includes('websocket') && transports.includes('polling');
+export function canFallBack(options: Pick<FallbackOptions, 'transports' | 'fallback'>): boolean {
+  const { transports, fallback } = options;
+  return fallback !== 'never' && transports.includes('websocket') && transports.includes('polling');
 }
 
 export class TransportPolicy {
   private state_: FallbackState;
   private readonly options_: FallbackOptions;
+  /** Where the outcome is remembered: with `storage`, unless `transportMemoryMs` is 0. */
+  private readonly memory_: TransportMemory | null;
   private recalled_ = false;
 
   constructor(options: FallbackOptions) {
     this.options_ = options;
-    this.state_ = !canFallBack(options)
+    const { storage, transportMemoryMs, clock } = options;
+    const switching = canFallBack(options);
+    this.memory_ =
+      storage === undefined || transportMemoryMs === 0 || !switching
+        ? null
+        : new TransportMemory(
+            storage,
+            TRANSPORT_MEMORY_KEY_PREFIX + options.url,
+            transportMemoryMs,
+            () => clock.now(),
+          );
+    this.state_ = !switching
       ? { kind: 'fixed', transport: options.transports[0] ?? 'websocket' }
-      : options.mode === 'immediate'
+      : options.fallback === 'immediate'
         ? { kind: 'polling', probeFailures: 0 }
         : { kind: 'websocket', failures: 0 };
   }
@@ -69,7 +90,7 @@ export class TransportPolicy {
    * once; undefined when the next attempt cannot fall back.
    */
   get attemptTimeoutMs(): number | undefined {
-    return this.state_.kind === 'websocket' ? this.options_.afterMs : undefined;
+    return this.state_.kind === 'websocket' ? this.options_.fallbackAfterMs : undefined;
   }
 
   /**
@@ -77,7 +98,7 @@ export class TransportPolicy {
    * nothing to read); a promise when the storage is asynchronous.
    */
   recall(): Promise<void> | undefined {
-    const memory = this.options_.memory;
+    const memory = this.memory_;
     if (memory === null || this.recalled_) return undefined;
     this.recalled_ = true;
     // Not `remember()`: refreshing the record would keep it from ever expiring.
@@ -106,7 +127,7 @@ export class TransportPolicy {
     // `timedOut()` already switched.
     if (state.kind === 'polling') return true;
     const failures = state.failures + 1;
-    if (failures < this.options_.afterFailures) {
+    if (failures < this.options_.fallbackAfterFailures) {
       this.state_ = { kind: 'websocket', failures };
       return false;
     }
@@ -119,7 +140,7 @@ export class TransportPolicy {
     const state = this.state_;
     if (kind === 'websocket' && state.kind === 'websocket' && state.failures > 0) {
       this.state_ = { kind: 'websocket', failures: 0 };
-      this.options_.memory?.remember(false);
+      this.memory_?.remember(false);
     }
   }
 
@@ -131,9 +152,9 @@ export class TransportPolicy {
   get probeDelayMs(): number | undefined {
     const state = this.state_;
     if (state.kind !== 'polling') return undefined;
-    const { mode, probeIntervalMs, maxProbeIntervalMs } = this.options_;
+    const { fallback, probeIntervalMs, maxProbeIntervalMs } = this.options_;
     const n = state.probeFailures;
-    if (mode === 'immediate' && n === 0) return 0;
+    if (fallback === 'immediate' && n === 0) return 0;
     return Math.min(maxProbeIntervalMs, probeIntervalMs * 2 ** Math.min(n, 30));
   }
 
@@ -146,12 +167,12 @@ export class TransportPolicy {
   /** A probe's WebSocket session replaced the polling session. */
   promoted(): void {
     this.state_ = { kind: 'websocket', failures: 0 };
-    this.options_.memory?.remember(false);
+    this.memory_?.remember(false);
   }
 
   private fallBack_(): void {
     this.state_ = { kind: 'polling', probeFailures: 0 };
-    this.options_.memory?.remember(true);
+    this.memory_?.remember(true);
   }
 }
 

@@ -5,15 +5,13 @@
  */
 import { CloseCode, closeClassOf, type CloseClass, type LifelineError } from '../protocol/index.js';
 import { backoffDelay, clampDelay } from '../env/index.js';
+import type { ResolvedOptions } from './options.js';
 
-export interface ReconnectPolicy {
-  readonly minDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly maxAttempts: number;
-  readonly random: () => number;
-  /** Whether the credentials can be refreshed (a token function): makes 4101 retryable. */
-  readonly refreshableToken: boolean;
-}
+/** The client's options the policy reads; a token function makes 4101 retryable. */
+export type ReconnectPolicy = Pick<
+  ResolvedOptions,
+  'minReconnectDelayMs' | 'maxReconnectDelayMs' | 'maxReconnectAttempts' | 'random' | 'token'
+>;
 
 export interface Loss {
   /** Why: carries the close code when there is one; without one the loss is retryable. */
@@ -47,14 +45,14 @@ export function lossClass(error: LifelineError, refreshableToken: boolean): Clos
 }
 
 export function decide(loss: Loss, policy: ReconnectPolicy): Verdict {
-  const cls = lossClass(loss.error, policy.refreshableToken);
+  const cls = lossClass(loss.error, typeof policy.token === 'function');
   if (cls === 'fatal') return { kind: 'fatal' };
   // An attempt fails when it does not reach `welcome`; an open session resets the count.
   const attempt = loss.wasOpen ? 1 : loss.attempt + 1;
-  if (attempt > policy.maxAttempts) return { kind: 'exhausted' };
+  if (attempt > policy.maxReconnectAttempts) return { kind: 'exhausted' };
   const jittered = backoffDelay(attempt, {
-    minDelayMs: policy.minDelayMs,
-    maxDelayMs: policy.maxDelayMs,
+    minDelayMs: policy.minReconnectDelayMs,
+    maxDelayMs: policy.maxReconnectDelayMs,
     random: policy.random,
   });
   const delayMs = clampDelay(Math.max(jittered, loss.retryAfterMs ?? 0));
