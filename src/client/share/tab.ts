@@ -144,11 +144,6 @@ export class SharedTab implements LifelineClient {
     return this.state_;
   }
 
-  /** Whether this tab holds the connection now. */
-  get leading(): boolean {
-    return this.host_ !== null;
-  }
-
   connect(): Promise<void> {
     if (this.state_.kind === 'open') return Promise.resolve();
     const ready = (this.ready_ ??= deferred());
