@@ -7,7 +7,11 @@ import { BENCH_SECRET, sleep, waitFor, withPeer } from '../orchestra.js';
 import { newTable, type Table } from '../report.js';
 import { alternate, type Context } from './context.js';
 
-/** Time given to connections to settle (handshake timers, buffers) before sampling, in ms. */
+/**
+ * Time given to the server to settle before each sample, in ms: after it started (a
+ * store's threads and caches come up in the background) and after the connections
+ * (handshake timers, buffers).
+ */
 const SETTLE_MS = 1_000;
 
 export async function idle(ctx: Context): Promise<Table[]> {
@@ -26,11 +30,12 @@ export async function idle(ctx: Context): Promise<Table[]> {
     { key: 'loadCpuPerConn', label: 'load-generator CPU per connect (µs)' },
   ]);
   table.notes.push(
-    `Memory sampled in the server process after two forced GCs (--expose-gc), minus the same sample before the first connection; ${SETTLE_MS} ms settle time.`,
+    `Memory sampled in the server process after two forced GCs (--expose-gc), minus the same sample before the first connection; ${SETTLE_MS} ms settle time before each (the server's fixed memory, such as the SQLite store's checkpoint thread, is in the baseline).`,
     `Connect rate: ${config.concurrency} connections opening at once, each until authenticated (Lifeline: \`welcome\`; Socket.IO: \`connect\`; ws: \`open\`).`,
   );
   await alternate(ctx, [table], (peer) =>
     withPeer(peer, config, 'idle', async ({ server, load, port }) => {
+      await sleep(SETTLE_MS);
       const base = await server.call('stats', { gc: true });
       const timeoutMs = 30_000 + n * 10;
       const connect = await load.call(
