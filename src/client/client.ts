@@ -26,7 +26,7 @@ import { DEV, Scope, type PageEvent } from '../env/index.js';
 import { deferred, type Deferred } from './deferred.js';
 import { Delivery } from './delivery.js';
 import { Emitter } from './emitter.js';
-import { probeWhileOpen, type Probe, type ProbeEvent } from './fallback-probe.js';
+import { probeWhileOpen, type Probe } from './fallback-probe.js';
 import { TransportPolicy } from './fallback.js';
 import * as failure from './failures.js';
 import { Heartbeat } from './heartbeat.js';
@@ -398,12 +398,7 @@ class Client implements LifelineClient {
     const link = createLink(++this.generation_, 0, 'websocket', probe.scope);
     link.transport = transport;
     this.link_ = link;
-    const handlers = this.handlers_(link, () => {});
-    probe.promoted = (event: ProbeEvent) => {
-      if (event.kind === 'received') handlers.received(event.text);
-      else if (event.kind === 'malformed') handlers.malformed(event.detail);
-      else if (event.kind === 'closed') handlers.closed(event.code, event.reason);
-    };
+    probe.promoted = this.handlers_(link, () => {});
     link.scope.add(() => transport.close(CloseCode.NORMAL, failure.closeReason(CloseCode.NORMAL)));
     this.transport_.promoted();
     this.frame_(link, welcome);

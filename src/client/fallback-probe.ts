@@ -10,7 +10,7 @@ import { CloseCode, type ServerFrame, type WelcomeFrame } from '../protocol/inde
 import type { Scope } from '../env/index.js';
 import type { TransportPolicy } from './fallback.js';
 import type { TokenSource } from './options.js';
-import type { Transport, TransportFactory } from './transports/transport.js';
+import type { Transport, TransportFactory, TransportHandlers } from './transports/transport.js';
 import { decodeServerFrame, encodeClientFrame } from './wire.js';
 
 /** Most frames a probe keeps before it gives up (a busy stream and a slow pong). */
@@ -32,8 +32,8 @@ export class Probe {
   welcome: WelcomeFrame | null = null;
   /** Frames after `welcome` other than the probe's own `pong`, in order. */
   readonly buffered: string[] = [];
-  /** Once promoted, the engine owns the transport and routes its frames. */
-  promoted: ((event: ProbeEvent) => void) | null = null;
+  /** Once promoted, the engine owns the transport: what it reports goes here. */
+  promoted: TransportHandlers | null = null;
   private readonly hooks_: ProbeHooks;
   private token_: string | undefined;
   private pingT_ = -1;
@@ -53,12 +53,28 @@ export class Probe {
   start(open: TransportFactory, url: string, token: string | undefined): void {
     if (this.done_) return;
     this.token_ = token;
+    // Until promoted, anything but frames ends the probe; `opened` only matters before.
+    const live = (): boolean => !this.done_ && !this.scope.disposed;
     try {
       this.transport = open(url, {
-        opened: () => this.event_({ kind: 'opened' }),
-        received: (text) => this.event_({ kind: 'received', text }),
-        malformed: (detail) => this.event_({ kind: 'malformed', detail }),
-        closed: (code, reason) => this.event_({ kind: 'closed', code, reason }),
+        opened: () => {
+          if (this.promoted !== null || !live()) return;
+          const hello = this.hooks_.hello(this.token_);
+          if (hello === undefined) this.fail_();
+          else this.send_(hello);
+        },
+        received: (text) => {
+          if (this.promoted !== null) this.promoted.received(text);
+          else if (live()) this.received_(text);
+        },
+        malformed: (detail) => {
+          if (this.promoted !== null) this.promoted.malformed(detail);
+          else this.fail_();
+        },
+        closed: (code, reason) => {
+          if (this.promoted !== null) this.promoted.closed(code, reason);
+          else this.fail_();
+        },
       });
     } catch {
       this.fail_();
@@ -68,22 +84,6 @@ export class Probe {
   /** Give up: close the socket and report. */
   fail(): void {
     this.fail_();
-  }
-
-  private event_(event: ProbeEvent): void {
-    if (this.promoted !== null) return this.promoted(event);
-    if (this.done_ || this.scope.disposed) return;
-    switch (event.kind) {
-      case 'opened': {
-        const hello = this.hooks_.hello(this.token_);
-        if (hello === undefined) return this.fail_();
-        return this.send_(hello);
-      }
-      case 'received':
-        return this.received_(event.text);
-      default:
-        return this.fail_();
-    }
   }
 
   private received_(text: string): void {
@@ -184,9 +184,3 @@ export function probeWhileOpen(
   };
   next();
 }
-
-export type ProbeEvent =
-  | { readonly kind: 'opened' }
-  | { readonly kind: 'received'; readonly text: string }
-  | { readonly kind: 'malformed'; readonly detail: string }
-  | { readonly kind: 'closed'; readonly code: number; readonly reason: string };
