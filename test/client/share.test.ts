@@ -92,10 +92,13 @@ describe('shareConnection', () => {
       const news = b.client.subscribe('news');
       await waitFor(async () => {
         await e2e.gateway().publish({ to: { channel: 'news' }, data: 'extra' });
-        assert.ok(b.messages.some((m) => m.stream === 'channel:news'));
+        assert.ok(
+          b.messages.some((m) => m.stream === 'channel:news'),
+          'b has news',
+        );
       });
       // The leader holds the subscription for b; its own page did not ask for it.
-      assert.ok(!a.messages.some((m) => m.stream === 'channel:news'));
+      assert.ok(!a.messages.some((m) => m.stream === 'channel:news'), 'a has no news');
       await news.unsubscribe();
       assert.equal(CountingWebSocket.created - before, 1);
     } finally {
@@ -191,6 +194,48 @@ describe('shareConnection', () => {
     }
   });
 
+  it('resumes the channel of a follower from the checkpoint when its leader dies', async () => {
+    await using e2e = await startE2E();
+    const hub = new TabHub();
+    const storage = new SharedStorage();
+    const a = openTab(e2e, hub, 'a', storage);
+    await a.client.connect();
+    const b = openTab(e2e, hub, 'b', storage);
+    await b.client.connect();
+    try {
+      b.client.subscribe('news');
+      const news = (): unknown[] =>
+        b.messages.filter((m) => m.stream === 'channel:news').map((m) => m.data);
+      await waitFor(async () => {
+        await e2e.gateway().publish({ to: { channel: 'news' }, data: 'first' });
+        assert.ok(news().length > 0, 'no news yet');
+      });
+      await waitFor(() => assert.ok(savedChannel(storage, e2e) !== undefined, 'news not saved'));
+
+      hub.hold('a');
+      await e2e.gateway().publish({ to: { channel: 'news' }, data: 'while a dies' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      hub.kill('a');
+      await a.client.close();
+      await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+      await waitFor(() => assert.ok(news().includes('while a dies'), 'missing'));
+      await e2e.gateway().publish({ to: { channel: 'news' }, data: 'after' });
+      await waitFor(() => assert.ok(news().includes('after'), 'missing'));
+      // Once each, in order: the channel's offsets never repeat nor go back.
+      const seen = offsets(b, 'channel:news');
+      assert.deepEqual(
+        seen,
+        [...new Set(seen)].sort((x, y) => x - y),
+      );
+      assert.deepEqual(
+        news().filter((d) => d !== 'first'),
+        ['while a dies', 'after'],
+      );
+    } finally {
+      await b.client.close();
+    }
+  });
+
   it('leaves while the page is in the back/forward cache, and joins again when it is back', async () => {
     await using e2e = await startE2E();
     const hub = new TabHub();
@@ -271,4 +316,12 @@ function savedOffset(storage: SharedStorage, e2e: E2E): number | undefined {
   if (text === null) return undefined;
   const record = JSON.parse(text) as { positions: { stream: string; offset: number }[] };
   return record.positions.find((p) => p.stream === 'user:alice')?.offset;
+}
+
+/** The channel position `news` has in the shared storage, if any. */
+function savedChannel(storage: SharedStorage, e2e: E2E): number | undefined {
+  const text = storage.getItem(`lifeline:positions:${e2e.url}`);
+  if (text === null) return undefined;
+  const record = JSON.parse(text) as { positions: { stream: string; offset: number }[] };
+  return record.positions.find((p) => p.stream === 'channel:news')?.offset;
 }
