@@ -4,7 +4,7 @@
  * backend publishing thousands of messages over the HTTP API to users and channels, and
  * meanwhile every connection cut, single connections cut or left half-open, and the
  * gateway process SIGKILLed (with publishes in flight) and started again on the same
- * data. Afterwards every client's application must have received every message addressed
+ * data. A quarter of the clients use HTTP long-polling instead of WebSocket. Afterwards every client's application must have received every message addressed
  * to it exactly once, in order per stream.
  *
  * The scenario (who subscribes to what, the targets, which fault strikes after which
@@ -173,8 +173,11 @@ async function startRig(rng: Prng, users: string[], channels: string[]): Promise
       const user = users[i % USERS] as string;
       const subscribed = rng.sample(channels, rng.int(1, 3));
       const proxy = await startTcpProxy(gateway.port);
+      // Every fourth client carries its session over HTTP long-polling: same promise.
+      const polling = i % 4 === 3;
       const client = createNodeClient({
         url: `ws://127.0.0.1:${proxy.port}/ws`,
+        ...(polling ? { transports: ['polling'] as const } : {}),
         token: () => signHs256(SECRET, { sub: user }),
         device: `device-${i}`,
         random: rng.fork().next,
@@ -185,7 +188,7 @@ async function startRig(rng: Prng, users: string[], channels: string[]): Promise
         connectTimeoutMs: 3_000,
       });
       const peer: Peer = {
-        name: `client ${i} (${user}, device-${i})`,
+        name: `client ${i} (${user}, device-${i}, ${polling ? 'polling' : 'websocket'})`,
         streams: [userStream(user), ...subscribed.map(channelStream)],
         client,
         proxy,
