@@ -84,6 +84,13 @@ class Client implements LifelineClient {
   private maxFrameBytes_ = DEFAULT_MAX_FRAME_BYTES;
   /** Stops the page lifecycle listener; set while the client is not idle or terminal. */
   private unwatchPage_: (() => void) | null = null;
+  /** A probe sent its `hello`: the gateway may replace the polling session with it. */
+  private probing_ = false;
+  /**
+   * The polling link the gateway closed with 4102 for the probe's session (same device),
+   * and that close: the probe decides what follows (promotion, or a reconnect).
+   */
+  private replaced_: { readonly link: Link; readonly error: LifelineError } | null = null;
 
   constructor(options: ResolvedOptions) {
     this.options_ = options;
@@ -468,7 +475,26 @@ class Client implements LifelineClient {
         this.scope_,
         this.transport_,
         { open, url, token, timeoutMs: fallbackAfterMs },
-        { hello: (t) => this.helloText_(t), succeeded: (p) => this.promote_(p) },
+        {
+          hello: (t) => {
+            const text = this.helloText_(t);
+            this.probing_ = text !== undefined;
+            return text;
+          },
+          succeeded: (p) => {
+            this.probing_ = false;
+            this.replaced_ = null;
+            this.promote_(p);
+          },
+          failed: () => {
+            this.probing_ = false;
+            const replaced = this.replaced_;
+            this.replaced_ = null;
+            // The session the probe replaced is gone too: reconnect and resume.
+            if (replaced !== null)
+              this.lost_(replaced.link, errorFromClose(CloseCode.ABNORMAL, ''));
+          },
+        },
       );
     const heartbeat = new Heartbeat(
       scope,
@@ -524,7 +550,13 @@ class Client implements LifelineClient {
    * gateway's `close` frame, `offline`, a failed token function: all end up here.
    */
   private lost_(link: Link, error: LifelineError, retryAfterMs?: number): void {
-    if (!this.isCurrent_(link)) return;
+    if (!this.isCurrent_(link) || this.replaced_?.link === link) return;
+    if (link.kind === 'polling' && this.probing_ && error.closeCode === CloseCode.REPLACED) {
+      // The gateway replaced the polling session with this client's own probe (the same
+      // device, `newest-wins`): not a fatal 4102, the probe is about to take over.
+      this.replaced_ = { link, error };
+      return;
+    }
     const wasOpen = link.session !== null;
     // A WebSocket attempt that did not reach `welcome` may send the client to polling.
     const switched = !wasOpen && this.transport_.failed(link.kind);

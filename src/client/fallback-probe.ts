@@ -163,7 +163,7 @@ export function probeWhileOpen(
   parent: Scope,
   policy: TransportPolicy,
   target: ProbeTarget,
-  hooks: Omit<ProbeHooks, 'failed'>,
+  hooks: Omit<ProbeHooks, 'failed'> & { readonly failed?: () => void },
 ): void {
   const next = (): void => {
     const delayMs = policy.probeDelayMs;
@@ -172,6 +172,7 @@ export function probeWhileOpen(
       const probe = startProbe(parent.child(), target, {
         ...hooks,
         failed: () => {
+          hooks.failed?.();
           policy.probeFailed();
           next();
         },

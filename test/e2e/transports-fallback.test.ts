@@ -120,6 +120,37 @@ describe('fallback policy', () => {
     await waitFor(() => assertExactlyOnceInOrder(seen, 1));
   });
 
+  it('a client with a device id switches back without being replaced (4102)', async () => {
+    // The probe's session has the same device as the polling one: the gateway's
+    // newest-wins policy closes the polling session with 4102 as the probe is welcomed.
+    await using e2e = await startTransportsE2E('allow');
+    const client = e2e.client('alice', { fallback: 'immediate', device: 'phone-1' });
+    const seen = collect(client);
+    const history = states(client);
+    await client.connect();
+    const traffic = publishing((data) => e2e.publish('alice', data));
+    await openOn(client, 'websocket');
+    const before = seen.length;
+    await waitFor(() => assert.ok(seen.length >= before + 5));
+    const published = await traffic.stop();
+    await waitFor(() => assert.equal(seen.length, published));
+    assertExactlyOnceInOrder(seen, published);
+    assert.deepEqual(
+      history.map((s) => [s.kind, 'transport' in s ? s.transport : undefined]),
+      [
+        ['connecting', 'polling'],
+        ['open', 'polling'],
+        ['open', 'websocket'],
+      ],
+    );
+    await waitFor(() =>
+      assert.deepEqual(
+        e2e.gateway.sessions({ user: 'alice' }).map((s) => [s.transport, s.device]),
+        [['websocket', 'phone-1']],
+      ),
+    );
+  });
+
   it("'never' stays on WebSocket", async () => {
     await using e2e = await startTransportsE2E('refuse');
     const client = e2e.client('alice', { fallback: 'never', fallbackAfterMs: 100 });
