@@ -5,6 +5,7 @@
  */
 import { BENCH_SECRET, sleep, waitFor, withPeer, type PeerRun } from '../orchestra.js';
 import { newTable, type Sample, type Table } from '../report.js';
+import { hostCpu } from '../stats.js';
 import { alternate, type Context } from './context.js';
 
 /** A phase ends when everything arrived, or when deliveries stalled this long, in ms. */
@@ -33,9 +34,11 @@ async function atRate(
   const { server, load } = run;
   await load.call('measureStart', { order: true });
   const s0 = await server.call('stats', { gc: false });
+  const h0 = hostCpu();
   const pushed = await server.call('pushRate', { users, rate, durationMs }, durationMs + 60_000);
   await drain(run, pushed.sent);
   const m = await load.call('measureStop', {});
+  const h1 = hostCpu();
   const s1 = await server.call('stats', { gc: false });
   const check = await load.call('verify', { perUser: pushed.perUser });
   const spanMs = Math.max(m.lastAt - m.firstAt, 1);
@@ -52,6 +55,13 @@ async function atRate(
     serverCpuPerMessage: (s1.cpuUs - s0.cpuUs) / Math.max(m.deliveries, 1),
     loadCpuPerMessage: m.cpuUs / Math.max(m.deliveries, 1),
     serverCpuPct: ((s1.cpuUs - s0.cpuUs) / 1000 / (s1.at - s0.at)) * 100,
+    loadCpuPct: (m.cpuUs / 1000 / (s1.at - s0.at)) * 100,
+    // Everything else on the host (other processes, the orchestrator, the kernel's own
+    // threads): high values mean the run was disturbed.
+    otherCpuPct: Math.max(
+      0,
+      ((h1.busyMs - h0.busyMs - (s1.cpuUs - s0.cpuUs + m.cpuUs) / 1000) / (s1.at - s0.at)) * 100,
+    ),
   };
 }
 
@@ -75,10 +85,13 @@ export async function push(ctx: Context): Promise<Table[]> {
         { key: 'serverCpuPerMessage', label: 'server CPU per message (µs)', digits: 2 },
         { key: 'loadCpuPerMessage', label: 'load-generator CPU per message (µs)', digits: 2 },
         { key: 'serverCpuPct', label: 'server CPU (% of one core)' },
+        { key: 'loadCpuPct', label: 'load-generator CPU (% of one core)' },
+        { key: 'otherCpuPct', label: 'rest of the host (% of one core)', noRatio: true },
       ],
     );
     t.notes.push(
       `${config.durationMs} ms per rate; one message per publish call, addressed to one user (Lifeline: \`gateway.publish({ to: { user } })\`; Socket.IO: the user's room; ws: the user's socket).`,
+      'With 2 cores, server + load generator + rest of the host cannot exceed 200%: when the rest of the host is high, the run was disturbed, and a server well below 100% was waiting for a core.',
     );
     return t;
   });
