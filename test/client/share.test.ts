@@ -65,7 +65,10 @@ const LOCK = (e2e: E2E): string => `lifeline:share:${e2e.url}#alice`;
 
 describe('shareConnection', () => {
   it('gives two tabs one connection: both receive, the follower requests and subscribes through the leader', async () => {
-    await using e2e = await startE2E({ onMessage: (_s, data) => ({ echo: data }) });
+    await using e2e = await startE2E({
+      onMessage: (_s, data) => ({ echo: data }),
+      authorizePublish: () => true,
+    });
     const hub = new TabHub();
     const storage = new SharedStorage();
     const before = CountingWebSocket.created;
@@ -88,6 +91,21 @@ describe('shareConnection', () => {
       const sent = b.client.send({ typing: true });
       assert.equal(sent.status, 'queued');
       await sent.delivered;
+      await assert.rejects(
+        b.client.request(() => 'not JSON'),
+        { code: 'LIFELINE_ERR_PROTOCOL' },
+      );
+      const receipt = await b.client.publish({ user: 'alice' }, 'to myself');
+      assert.equal(receipt.positions[0]?.offset, 2);
+      await waitFor(() =>
+        assert.deepEqual(
+          [offsets(a), offsets(b)],
+          [
+            [1, 2],
+            [1, 2],
+          ],
+        ),
+      );
 
       const news = b.client.subscribe('news');
       await waitFor(async () => {
