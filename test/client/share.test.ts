@@ -57,6 +57,33 @@ function openTab(
   return { name, client, messages };
 }
 
+interface Tabs extends AsyncDisposable {
+  readonly hub: TabHub;
+  readonly storage: SharedStorage;
+  /** In the order they connected: the first one leads. */
+  readonly tabs: [Tab, Tab, ...Tab[]];
+}
+
+/** Open and connect tabs of one origin, in order; `page` is the first tab's lifecycle. */
+async function openTabs(e2e: E2E, names: string[], page?: FakePage): Promise<Tabs> {
+  const hub = new TabHub();
+  const storage = new SharedStorage();
+  const tabs: Tab[] = [];
+  for (const name of names) {
+    const tab = openTab(e2e, hub, name, storage, tabs.length === 0 ? page : undefined);
+    tabs.push(tab);
+    await tab.client.connect();
+  }
+  return {
+    hub,
+    storage,
+    tabs: tabs as Tabs['tabs'],
+    async [Symbol.asyncDispose]() {
+      for (const tab of [...tabs].reverse()) await tab.client.close();
+    },
+  };
+}
+
 function offsets(tab: Tab, stream = 'user:alice'): number[] {
   return tab.messages.filter((m) => m.stream === stream).map((m) => m.offset);
 }
@@ -69,228 +96,189 @@ describe('shareConnection', () => {
       onMessage: (_s, data) => ({ echo: data }),
       authorizePublish: () => true,
     });
-    const hub = new TabHub();
-    const storage = new SharedStorage();
     const before = CountingWebSocket.created;
-    const a = openTab(e2e, hub, 'a', storage);
-    await a.client.connect();
-    const b = openTab(e2e, hub, 'b', storage);
-    try {
-      await b.client.connect();
-      assert.equal(hub.holder(LOCK(e2e)), 'a');
-      assert.equal(b.client.state.kind, 'open');
-      assert.equal(CountingWebSocket.created - before, 1, 'one connection for two tabs');
+    await using tabs = await openTabs(e2e, ['a', 'b']);
+    const { hub } = tabs;
+    const [a, b] = tabs.tabs;
+    assert.equal(hub.holder(LOCK(e2e)), 'a');
+    assert.equal(b.client.state.kind, 'open');
+    assert.equal(CountingWebSocket.created - before, 1, 'one connection for two tabs');
 
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 'hello both' });
-      await waitFor(() => {
-        assert.deepEqual(offsets(a), [1]);
-        assert.deepEqual(offsets(b), [1]);
-      });
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 'hello both' });
+    await waitFor(() => {
+      assert.deepEqual(offsets(a), [1]);
+      assert.deepEqual(offsets(b), [1]);
+    });
 
-      assert.deepEqual(await b.client.request({ q: 1 }), { echo: { q: 1 } });
-      const sent = b.client.send({ typing: true });
-      assert.equal(sent.status, 'queued');
-      await sent.delivered;
-      await assert.rejects(
-        b.client.request(() => 'not JSON'),
-        { code: 'LIFELINE_ERR_PROTOCOL' },
+    assert.deepEqual(await b.client.request({ q: 1 }), { echo: { q: 1 } });
+    const sent = b.client.send({ typing: true });
+    assert.equal(sent.status, 'queued');
+    await sent.delivered;
+    await assert.rejects(
+      b.client.request(() => 'not JSON'),
+      { code: 'LIFELINE_ERR_PROTOCOL' },
+    );
+    const receipt = await b.client.publish({ user: 'alice' }, 'to myself');
+    assert.equal(receipt.positions[0]?.offset, 2);
+    await waitFor(() =>
+      assert.deepEqual(
+        [offsets(a), offsets(b)],
+        [
+          [1, 2],
+          [1, 2],
+        ],
+      ),
+    );
+
+    const news = b.client.subscribe('news');
+    await waitFor(async () => {
+      await e2e.gateway().publish({ to: { channel: 'news' }, data: 'extra' });
+      assert.ok(
+        b.messages.some((m) => m.stream === 'channel:news'),
+        'b has news',
       );
-      const receipt = await b.client.publish({ user: 'alice' }, 'to myself');
-      assert.equal(receipt.positions[0]?.offset, 2);
-      await waitFor(() =>
-        assert.deepEqual(
-          [offsets(a), offsets(b)],
-          [
-            [1, 2],
-            [1, 2],
-          ],
-        ),
-      );
-
-      const news = b.client.subscribe('news');
-      await waitFor(async () => {
-        await e2e.gateway().publish({ to: { channel: 'news' }, data: 'extra' });
-        assert.ok(
-          b.messages.some((m) => m.stream === 'channel:news'),
-          'b has news',
-        );
-      });
-      // The leader holds the subscription for b; its own page did not ask for it.
-      assert.ok(!a.messages.some((m) => m.stream === 'channel:news'), 'a has no news');
-      await news.unsubscribe();
-      assert.equal(CountingWebSocket.created - before, 1);
-    } finally {
-      await b.client.close();
-      await a.client.close();
-    }
+    });
+    // The leader holds the subscription for b; its own page did not ask for it.
+    assert.ok(!a.messages.some((m) => m.stream === 'channel:news'), 'a has no news');
+    await news.unsubscribe();
+    assert.equal(CountingWebSocket.created - before, 1);
   });
 
   it('hands over when the leader closes: the next tab connects and resumes, nothing twice', async () => {
     await using e2e = await startE2E();
-    const hub = new TabHub();
-    const storage = new SharedStorage();
-    const a = openTab(e2e, hub, 'a', storage);
-    await a.client.connect();
-    const b = openTab(e2e, hub, 'b', storage);
-    await b.client.connect();
-    try {
-      for (let n = 1; n <= 3; n++) await e2e.gateway().publish({ to: { user: 'alice' }, data: n });
-      await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3]));
-      await a.client.close();
-      await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
-      await waitFor(() => assert.equal(b.client.state.kind, 'open'));
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 4 });
-      await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3, 4]));
+    await using tabs = await openTabs(e2e, ['a', 'b']);
+    const { hub } = tabs;
+    const [a, b] = tabs.tabs;
+    for (let n = 1; n <= 3; n++) await e2e.gateway().publish({ to: { user: 'alice' }, data: n });
+    await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3]));
+    await a.client.close();
+    await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+    await waitFor(() => assert.equal(b.client.state.kind, 'open'));
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 4 });
+    await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3, 4]));
 
-      // Closed is not the end: a tab that connects again follows the new leader.
-      await a.client.connect();
-      assert.equal(hub.holder(LOCK(e2e)), 'b');
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 5 });
-      await waitFor(() => assert.deepEqual(offsets(a), [1, 2, 3, 5]));
-      assert.deepEqual(
-        await a.client.request('again', { timeoutMs: 2_000 }).catch((e: Error) => e.name),
-        'RequestFailedError',
-      );
-    } finally {
-      await a.client.close();
-      await b.client.close();
-    }
+    // Closed is not the end: a tab that connects again follows the new leader.
+    await a.client.connect();
+    assert.equal(hub.holder(LOCK(e2e)), 'b');
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 5 });
+    await waitFor(() => assert.deepEqual(offsets(a), [1, 2, 3, 5]));
+    assert.deepEqual(
+      await a.client.request('again', { timeoutMs: 2_000 }).catch((e: Error) => e.name),
+      'RequestFailedError',
+    );
   });
 
   it('loses nothing when the leader dies before the other tabs got its last messages', async () => {
     await using e2e = await startE2E({ onMessage: (_s, data) => ({ echo: data }) });
-    const hub = new TabHub();
-    const storage = new SharedStorage();
-    const a = openTab(e2e, hub, 'a', storage);
-    await a.client.connect();
-    const b = openTab(e2e, hub, 'b', storage);
-    const c = openTab(e2e, hub, 'c', storage);
-    await b.client.connect();
-    await c.client.connect();
-    try {
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 1 });
-      await waitFor(() => assert.deepEqual([offsets(b), offsets(c)], [[1], [1]]));
-      const saved = (): number | undefined => savedOffset(storage, e2e);
-      await waitFor(() => assert.equal(saved(), 1));
+    await using tabs = await openTabs(e2e, ['a', 'b', 'c']);
+    const { hub, storage } = tabs;
+    const [a, b, c] = tabs.tabs as [Tab, Tab, Tab];
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 1 });
+    await waitFor(() => assert.deepEqual([offsets(b), offsets(c)], [[1], [1]]));
+    const saved = (): number | undefined => savedOffset(storage, e2e);
+    await waitFor(() => assert.equal(saved(), 1));
 
-      // From here on nothing a posts reaches b or c: 2 and 3 reach only a's own page.
-      hub.hold('a');
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 2 });
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 3 });
-      await waitFor(() => assert.deepEqual(offsets(a), [1, 2, 3]));
-      // b asks something that a never hears of.
-      const reply = b.client.request('still there?', { timeoutMs: 5_000 });
-      reply.catch(() => {}); // awaited below; a failure before that must not go unhandled
-      // a's client wants to save 3; the checkpoint stays at 1: b and c did not confirm.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(saved(), 1);
+    // From here on nothing a posts reaches b or c: 2 and 3 reach only a's own page.
+    hub.hold('a');
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 2 });
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 3 });
+    await waitFor(() => assert.deepEqual(offsets(a), [1, 2, 3]));
+    // b asks something that a never hears of.
+    const reply = b.client.request('still there?', { timeoutMs: 5_000 });
+    reply.catch(() => {}); // awaited below; a failure before that must not go unhandled
+    // a's client wants to save 3; the checkpoint stays at 1: b and c did not confirm.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(saved(), 1);
 
-      hub.kill('a'); // a crash: the lock goes to the next tab, a's last words are lost
-      await a.client.close(); // stops a's socket in this process; nothing of it reaches anyone
-      await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
-      await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3]));
-      await waitFor(() => assert.deepEqual(offsets(c), [1, 2, 3]));
-      assert.deepEqual(await reply, { echo: 'still there?' });
+    hub.kill('a'); // a crash: the lock goes to the next tab, a's last words are lost
+    await a.client.close(); // stops a's socket in this process; nothing of it reaches anyone
+    await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+    await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3]));
+    await waitFor(() => assert.deepEqual(offsets(c), [1, 2, 3]));
+    assert.deepEqual(await reply, { echo: 'still there?' });
 
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 4 });
-      await waitFor(() =>
-        assert.deepEqual(
-          [offsets(b), offsets(c)],
-          [
-            [1, 2, 3, 4],
-            [1, 2, 3, 4],
-          ],
-        ),
-      );
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 4 });
+    await waitFor(() =>
       assert.deepEqual(
-        b.messages.map((m) => m.data),
-        [1, 2, 3, 4],
-      );
-    } finally {
-      await c.client.close();
-      await b.client.close();
-    }
+        [offsets(b), offsets(c)],
+        [
+          [1, 2, 3, 4],
+          [1, 2, 3, 4],
+        ],
+      ),
+    );
+    assert.deepEqual(
+      b.messages.map((m) => m.data),
+      [1, 2, 3, 4],
+    );
   });
 
   it('resumes the channel of a follower from the checkpoint when its leader dies', async () => {
     await using e2e = await startE2E();
-    const hub = new TabHub();
-    const storage = new SharedStorage();
-    const a = openTab(e2e, hub, 'a', storage);
-    await a.client.connect();
-    const b = openTab(e2e, hub, 'b', storage);
-    await b.client.connect();
-    try {
-      b.client.subscribe('news');
-      const news = (): unknown[] =>
-        b.messages.filter((m) => m.stream === 'channel:news').map((m) => m.data);
-      await waitFor(async () => {
-        await e2e.gateway().publish({ to: { channel: 'news' }, data: 'first' });
-        assert.ok(news().length > 0, 'no news yet');
-      });
-      await waitFor(() => assert.ok(savedChannel(storage, e2e) !== undefined, 'news not saved'));
+    await using tabs = await openTabs(e2e, ['a', 'b']);
+    const { hub, storage } = tabs;
+    const [a, b] = tabs.tabs;
+    b.client.subscribe('news');
+    const news = (): unknown[] =>
+      b.messages.filter((m) => m.stream === 'channel:news').map((m) => m.data);
+    await waitFor(async () => {
+      await e2e.gateway().publish({ to: { channel: 'news' }, data: 'first' });
+      assert.ok(news().length > 0, 'no news yet');
+    });
+    await waitFor(() =>
+      assert.ok(savedOffset(storage, e2e, 'channel:news') !== undefined, 'news not saved'),
+    );
 
-      hub.hold('a');
-      await e2e.gateway().publish({ to: { channel: 'news' }, data: 'while a dies' });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      hub.kill('a');
-      await a.client.close();
-      await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
-      await waitFor(() => assert.ok(news().includes('while a dies'), 'missing'));
-      await e2e.gateway().publish({ to: { channel: 'news' }, data: 'after' });
-      await waitFor(() => assert.ok(news().includes('after'), 'missing'));
-      // Once each, in order: the channel's offsets never repeat nor go back.
-      const seen = offsets(b, 'channel:news');
-      assert.deepEqual(
-        seen,
-        [...new Set(seen)].sort((x, y) => x - y),
-      );
-      assert.deepEqual(
-        news().filter((d) => d !== 'first'),
-        ['while a dies', 'after'],
-      );
-    } finally {
-      await b.client.close();
-    }
+    hub.hold('a');
+    await e2e.gateway().publish({ to: { channel: 'news' }, data: 'while a dies' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    hub.kill('a');
+    await a.client.close();
+    await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+    await waitFor(() => assert.ok(news().includes('while a dies'), 'missing'));
+    await e2e.gateway().publish({ to: { channel: 'news' }, data: 'after' });
+    await waitFor(() => assert.ok(news().includes('after'), 'missing'));
+    // Once each, in order: the channel's offsets never repeat nor go back.
+    const seen = offsets(b, 'channel:news');
+    assert.deepEqual(
+      seen,
+      [...new Set(seen)].sort((x, y) => x - y),
+    );
+    assert.deepEqual(
+      news().filter((d) => d !== 'first'),
+      ['while a dies', 'after'],
+    );
   });
 
   it('leaves while the page is in the back/forward cache, and joins again when it is back', async () => {
     await using e2e = await startE2E();
-    const hub = new TabHub();
-    const storage = new SharedStorage();
     const page = new FakePage();
-    const a = openTab(e2e, hub, 'a', storage, page);
-    await a.client.connect();
-    const b = openTab(e2e, hub, 'b', storage);
-    await b.client.connect();
-    try {
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 1 });
-      await waitFor(() => assert.deepEqual([offsets(a), offsets(b)], [[1], [1]]));
+    await using tabs = await openTabs(e2e, ['a', 'b'], page);
+    const { hub } = tabs;
+    const [a, b] = tabs.tabs;
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 1 });
+    await waitFor(() => assert.deepEqual([offsets(a), offsets(b)], [[1], [1]]));
 
-      page.emit({ type: 'pagehide', persisted: true });
-      assert.equal(a.client.state.kind, 'suspended');
-      await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
-      await waitFor(() => assert.equal(b.client.state.kind, 'open'));
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 2 });
-      await waitFor(() => assert.deepEqual(offsets(b), [1, 2]));
+    page.emit({ type: 'pagehide', persisted: true });
+    assert.equal(a.client.state.kind, 'suspended');
+    await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+    await waitFor(() => assert.equal(b.client.state.kind, 'open'));
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 2 });
+    await waitFor(() => assert.deepEqual(offsets(b), [1, 2]));
 
-      page.emit({ type: 'pageshow', persisted: true });
-      await waitFor(() => assert.equal(a.client.state.kind, 'open'));
-      assert.equal(hub.holder(LOCK(e2e)), 'b', 'b keeps the lead');
-      await e2e.gateway().publish({ to: { user: 'alice' }, data: 3 });
-      await waitFor(() =>
-        assert.deepEqual(
-          [offsets(a), offsets(b)],
-          [
-            [1, 3],
-            [1, 2, 3],
-          ],
-        ),
-      );
-    } finally {
-      await a.client.close();
-      await b.client.close();
-    }
+    page.emit({ type: 'pageshow', persisted: true });
+    await waitFor(() => assert.equal(a.client.state.kind, 'open'));
+    assert.equal(hub.holder(LOCK(e2e)), 'b', 'b keeps the lead');
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 3 });
+    await waitFor(() =>
+      assert.deepEqual(
+        [offsets(a), offsets(b)],
+        [
+          [1, 3],
+          [1, 2, 3],
+        ],
+      ),
+    );
   });
 
   it('falls back to a connection of its own where Web Locks are missing', async () => {
@@ -328,18 +316,10 @@ describe('shareConnection', () => {
   });
 });
 
-/** The inbox offset in the positions the tabs share (the client's stored record). */
-function savedOffset(storage: SharedStorage, e2e: E2E): number | undefined {
+/** The offset of `stream` in the positions the tabs share (the client's stored record). */
+function savedOffset(storage: SharedStorage, e2e: E2E, stream = 'user:alice'): number | undefined {
   const text = storage.getItem(`lifeline:positions:${e2e.url}`);
   if (text === null) return undefined;
   const record = JSON.parse(text) as { positions: { stream: string; offset: number }[] };
-  return record.positions.find((p) => p.stream === 'user:alice')?.offset;
-}
-
-/** The channel position `news` has in the shared storage, if any. */
-function savedChannel(storage: SharedStorage, e2e: E2E): number | undefined {
-  const text = storage.getItem(`lifeline:positions:${e2e.url}`);
-  if (text === null) return undefined;
-  const record = JSON.parse(text) as { positions: { stream: string; offset: number }[] };
-  return record.positions.find((p) => p.stream === 'channel:news')?.offset;
+  return record.positions.find((p) => p.stream === stream)?.offset;
 }
