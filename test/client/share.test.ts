@@ -88,7 +88,7 @@ function offsets(tab: Tab, stream = 'user:alice'): number[] {
   return tab.messages.filter((m) => m.stream === stream).map((m) => m.offset);
 }
 
-const LOCK = (e2e: E2E): string => `lifeline:share:${e2e.url}#alice`;
+const LOCK = (e2e: E2E): string => `lifeline:share:1:${e2e.url}#alice`;
 
 describe('shareConnection', () => {
   it('gives two tabs one connection: both receive, the follower requests and subscribes through the leader', async () => {

@@ -8,8 +8,13 @@
 import { InvalidOptionError } from '../../protocol/index.js';
 import type { TokenSource } from '../options.js';
 
-/** Prefix of the lock and channel names; the gateway URL and the user follow it. */
-export const SHARE_NAME_PREFIX = 'lifeline:share:';
+/**
+ * Prefix of the lock and channel names; the gateway URL and the user follow it. It names
+ * the version of the messages tabs exchange (wire.ts): after a deploy, an old tab and a
+ * new one do not understand each other, so they do not share (each version elects its own
+ * leader) until the old tabs are reloaded.
+ */
+export const SHARE_NAME_PREFIX = 'lifeline:share:1:';
 
 /** Claim read as the tenant, as the gateway's default `tenantClaim`. */
 const TENANT_CLAIM = 'tenant';
