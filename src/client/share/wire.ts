@@ -5,6 +5,9 @@
  * Every message is a plain, structured-clonable object with a `t` type. Errors cannot
  * cross a channel as classes, so they travel as {@link WireError} and are rebuilt as the
  * same typed error on the other side.
+ *
+ * Changing what these messages mean changes their version: the number in
+ * `SHARE_NAME_PREFIX` (key.ts), which keeps tabs of different versions apart.
  */
 import {
   AuthExpiredError,
