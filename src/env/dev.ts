@@ -1,12 +1,5 @@
 /**
- * Development or production build. The browser bundle is built with `LIFELINE_DEV` defined
- * as `false`: every `DEV ? long : short` then folds to its short branch, and whatever only
- * a developer needs (long error messages, self-checks of outgoing frames) is left out.
- * Everywhere else (Node, tests, bundlers that do not define it) `DEV` is `true`.
- *
- * Only messages and redundant checks depend on it: error classes, `code`s, close codes and
- * every decision are the same in both builds.
+ * Development or production build: defined in the protocol layer, the lowest one, so that
+ * every layer above can read it (see src/protocol/dev.ts).
  */
-declare const LIFELINE_DEV: boolean | undefined;
-
-export const DEV: boolean = typeof LIFELINE_DEV === 'undefined' || LIFELINE_DEV;
+export { DEV } from '../protocol/dev.js';

@@ -3,6 +3,7 @@
  * applications can switch on; messages are for humans and may change.
  */
 import { CloseCode, closeClassOf, type CloseClass } from './codes.js';
+import { DEV } from './dev.js';
 
 export const ErrorCode = {
   /** A required environment capability (WebSocket, fetch, …) is missing. */
@@ -182,27 +183,43 @@ export class StorageError extends LifelineError {
 
 /**
  * The typed error a client reports for a close it did not ask for.
- * `reason` is the peer's close reason, kept in the message for diagnostics only.
+ * `reason` is the peer's close reason, kept in the message for diagnostics only; production
+ * builds keep only that detail (the class and `code` say the rest).
  */
 export function errorFromClose(code: number, reason: string): LifelineError {
   const detail = reason === '' ? `code ${code}` : `code ${code}: ${reason}`;
   const options = { closeCode: code };
   switch (code) {
     case CloseCode.AUTH_FAILED:
-      return new AuthFailedError(`The gateway rejected the credentials (${detail}).`, options);
+      return new AuthFailedError(
+        DEV ? `The gateway rejected the credentials (${detail}).` : detail,
+        options,
+      );
     case CloseCode.AUTH_EXPIRED:
-      return new AuthExpiredError(`The credentials expired (${detail}).`, options);
+      return new AuthExpiredError(DEV ? `The credentials expired (${detail}).` : detail, options);
     case CloseCode.REPLACED:
-      return new ReplacedError(`A newer session replaced this one (${detail}).`, options);
+      return new ReplacedError(
+        DEV ? `A newer session replaced this one (${detail}).` : detail,
+        options,
+      );
     case CloseCode.HEARTBEAT_TIMEOUT:
-      return new HeartbeatTimeoutError(`Heartbeat lost (${detail}).`, options);
+      return new HeartbeatTimeoutError(DEV ? `Heartbeat lost (${detail}).` : detail, options);
     case CloseCode.PROTOCOL_ERROR:
     case CloseCode.UNSUPPORTED_VERSION:
-      return new ProtocolError(`The gateway reported a protocol error (${detail}).`, options);
+      return new ProtocolError(
+        DEV ? `The gateway reported a protocol error (${detail}).` : detail,
+        options,
+      );
     case CloseCode.FRAME_TOO_LARGE:
     case CloseCode.MESSAGE_TOO_BIG:
-      return new FrameTooLargeError(`A frame was too large for the gateway (${detail}).`, options);
+      return new FrameTooLargeError(
+        DEV ? `A frame was too large for the gateway (${detail}).` : detail,
+        options,
+      );
     default:
-      return new ClosedByServerError(`The connection was closed (${detail}).`, options);
+      return new ClosedByServerError(
+        DEV ? `The connection was closed (${detail}).` : detail,
+        options,
+      );
   }
 }
