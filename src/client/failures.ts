@@ -49,7 +49,7 @@ export function heartbeatLost(pongTimeoutMs: number): LifelineError {
 
 /** The gateway broke the protocol (fatal, PROTOCOL.md §5). The socket is closed with 4000. */
 export function protocolViolation(detail: string, cause?: unknown): LifelineError {
-  return new ProtocolError(`Protocol error: ${detail}.`, {
+  return new ProtocolError(DEV ? `Protocol error: ${detail}.` : detail, {
     cause,
     closeCode: CloseCode.PROTOCOL_ERROR,
   });

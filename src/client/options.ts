@@ -291,9 +291,11 @@ const WS_URL = /^wss?:\/\/[^/?#\s]+/i;
 /** `expected` is `false` in production builds, where messages name the option only. */
 function invalid(name: string, expected: string | false, value: unknown): never {
   const what = name === '' ? 'options' : `options.${name}`;
-  if (!DEV) throw new InvalidOptionError(what);
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  throw new InvalidOptionError(`${what} must be ${expected} (got ${shown.slice(0, 80)})`);
+  throw new InvalidOptionError(
+    DEV
+      ? `${what} must be ${expected} (got ${(typeof value === 'string' ? JSON.stringify(value) : String(value)).slice(0, 80)})`
+      : what,
+  );
 }
 
 /** Kinds of numeric options: durations ≥ 0 or > 0, counts (integers or Infinity) ≥ 0 or ≥ 1. */

@@ -26,7 +26,7 @@ declare const LIFELINE_DEV: boolean | undefined;
 type Obj = Record<string, unknown>;
 
 function fail(detail: string, cause?: unknown): never {
-  throw new ProtocolError(`Protocol error: ${detail}.`, { cause });
+  throw new ProtocolError(DEV ? `Protocol error: ${detail}.` : detail, { cause });
 }
 
 function isObject(value: unknown): value is Obj {
