@@ -58,6 +58,92 @@ const rejectNodeBuiltins = {
   },
 };
 
+// Members of the client's internal classes and options objects that have no `_` suffix
+// (they are called across modules) but are internal all the same: the browser bundles
+// shorten them too. None of them may name a property of a public type or of the wire
+// format — checked below against the public declarations — nor be read by a string key.
+const INTERNAL_PROPS = [
+  'activity',
+  'attach',
+  'attemptTimeoutMs',
+  'broken',
+  'buffered',
+  'cancelTimer',
+  'changed',
+  'dead',
+  'delayMs',
+  'detach',
+  'disposed',
+  'entry',
+  'failures',
+  'generation',
+  'handles',
+  'heartbeat',
+  'intervalMs',
+  'latest',
+  'listen',
+  'load',
+  'malformed',
+  'maxDelayMs',
+  'minDelayMs',
+  'nextId',
+  'opened',
+  'persistWith',
+  'positionOf',
+  'probeDelayMs',
+  'probeFailed',
+  'probeFailures',
+  'promoted',
+  'recall',
+  'received',
+  'rejectAll',
+  'remember',
+  'report',
+  'restore',
+  'saveDelayMs',
+  'setDeadline',
+  'settle',
+  'snapshot',
+  'started',
+  'succeeded',
+  'timedOut',
+  'wasOpen',
+];
+// Where the bundles' public surface is declared: the API of lifeline/client and
+// lifeline/shared, what the application injects (WebSocket, fetch, request, storage, page,
+// clock) and the frames on the wire.
+const PUBLIC_DECLARATIONS = [
+  'dist/client/types.d.ts',
+  'dist/client/options.d.ts',
+  'dist/client/state.d.ts',
+  'dist/client/transports/http.d.ts',
+  'dist/client/transports/websocket.d.ts',
+  'dist/env/clock.d.ts',
+  'dist/env/page.d.ts',
+  'dist/protocol/codes.d.ts',
+  'dist/protocol/errors.d.ts',
+  'dist/protocol/frames.d.ts',
+  'dist/client/share/index.d.ts',
+];
+{
+  // A member declaration: at the start of a line or after `{` / `;`, not a parameter.
+  const declared = new RegExp(
+    `(?:^|[{;])\\s*(?:readonly\\s+|get\\s+)?(${INTERNAL_PROPS.join('|')})\\??\\s*[:(]`,
+    'gm',
+  );
+  const clashes = PUBLIC_DECLARATIONS.filter(existsSync).flatMap((file) =>
+    [
+      ...readFileSync(file, 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .matchAll(declared),
+    ].map((m) => `${m[1]} (${file})`),
+  );
+  if (clashes.length > 0) {
+    console.error(`build: internal names that the bundles would shorten are public: ${clashes}`);
+    process.exit(1);
+  }
+}
+
 async function bundle(format, outfile, extra = {}) {
   await build({
     entryPoints: [CLIENT_ENTRY],
@@ -69,9 +155,9 @@ async function bundle(format, outfile, extra = {}) {
     platform: 'browser',
     target: 'es2020',
     // Internal members are TypeScript `private` names ending in `_` (never part of the
-    // public API or the wire format), so they can be shortened. `#private` fields would be
-    // lowered to WeakMaps for es2020, which is larger.
-    mangleProps: /_$/,
+    // public API or the wire format) and INTERNAL_PROPS, so they can be shortened.
+    // `#private` fields would be lowered to WeakMaps for es2020, which is larger.
+    mangleProps: new RegExp(`_$|^(${INTERNAL_PROPS.join('|')})$`),
     // Class fields as plain assignments: no `defineProperty` helper per field.
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
     legalComments: 'none',
