@@ -18,7 +18,7 @@ import { FakeClock } from '../helpers/fake-clock.js';
 
 const KEY = 'lifeline:positions:ws://gw/ws';
 
-function gate(storage?: PositionStorage) {
+function gate(storage?: PositionStorage, saveDelayMs = 0) {
   const clock = new FakeClock();
   const memory: CheckpointMemory = { text: undefined };
   const announced: string[] = [];
@@ -28,6 +28,7 @@ function gate(storage?: PositionStorage) {
     storage,
     memory,
     confirmTimeoutMs: 1_000,
+    saveDelayMs,
     published: (text) => announced.push(text),
     report: (error) => errors.push(error),
   });
@@ -41,23 +42,32 @@ describe('checkpoint gate', () => {
       getItem: (k: string) => items.get(k),
       setItem: (k: string, v: string) => void items.set(k, v),
     };
-    const { g, memory, announced } = gate(storage);
+    const { g, clock, memory, announced } = gate(storage, 100);
     g.join('leader', 0);
     g.join('b', 0);
     g.seq = 2;
     g.setItem(KEY, 'after 2');
-    assert.equal(items.get(KEY), undefined);
     g.confirm('leader', 2);
-    assert.equal(items.get(KEY), undefined, 'b has not confirmed');
+    clock.advance(100);
+    assert.deepEqual(announced, [], 'b has not confirmed');
+    assert.equal(items.get(KEY), undefined);
     g.seq = 3;
     g.setItem(KEY, 'after 3');
     g.confirm('b', 2);
-    assert.equal(items.get(KEY), 'after 2');
-    assert.deepEqual(announced, ['after 2']);
+    assert.deepEqual(announced, ['after 2'], 'the tabs learn it at once');
     g.confirm('b', 3);
     g.confirm('leader', 3);
-    assert.equal(items.get(KEY), 'after 3');
+    assert.deepEqual(announced, ['after 2', 'after 3']);
     assert.equal(memory.text, 'after 3');
+    assert.equal(items.get(KEY), undefined, 'storage waits for saveDelayMs');
+    clock.advance(100);
+    assert.equal(items.get(KEY), 'after 3', 'the newest of the window');
+    g.seq = 4;
+    g.setItem(KEY, 'after 4');
+    g.confirm('b', 4);
+    g.confirm('leader', 4);
+    g.dispose();
+    assert.equal(items.get(KEY), 'after 4', 'written when the leader hands over');
   });
 
   it('lets other keys through, and reads the announced checkpoint before the storage', async () => {

@@ -33,6 +33,11 @@ export interface GateOptions {
   readonly memory: CheckpointMemory;
   /** A tab that has not confirmed a held snapshot within this time stops holding it, in ms. */
   readonly confirmTimeoutMs: number;
+  /**
+   * Longest time a checkpoint waits before it is written to `storage`, in ms: the tabs
+   * learn each one at once, the application's storage gets the newest per window.
+   */
+  readonly saveDelayMs: number;
   /** A checkpoint may be announced. */
   readonly published: (text: string) => void;
   readonly report: (error: LifelineError) => void;
@@ -54,6 +59,9 @@ export class CheckpointGate implements PositionStorage {
   private readonly other_ = new Map<string, string>();
   private writing_: Promise<void> | null = null;
   private timer_: Disposer | null = null;
+  /** The newest checkpoint not yet written to storage, and the timer that will. */
+  private unsaved_: string | undefined = undefined;
+  private saveTimer_: Disposer | null = null;
 
   constructor(scope: Scope, options: GateOptions) {
     this.scope_ = scope;
@@ -96,11 +104,17 @@ export class CheckpointGate implements PositionStorage {
     if (this.confirmed_.delete(tab)) this.release_();
   }
 
-  /** Stop: snapshots still held are not written (the next leader replays from the last checkpoint). */
+  /**
+   * Stop: the last checkpoint is written now; snapshots still held are not (the next
+   * leader replays from the last checkpoint).
+   */
   dispose(): void {
     this.timer_?.();
     this.timer_ = null;
     this.pending_ = [];
+    this.saveTimer_?.();
+    this.saveTimer_ = null;
+    this.save_();
   }
 
   private release_(): void {
@@ -123,10 +137,22 @@ export class CheckpointGate implements PositionStorage {
   }
 
   private write_(text: string): void {
-    const { storage, positionsKey, memory, published, report } = this.options_;
+    const { storage, memory, published, saveDelayMs } = this.options_;
     memory.text = text;
     published(text);
     if (storage === undefined) return;
+    this.unsaved_ = text;
+    this.saveTimer_ ??= this.scope_.setTimeout(() => {
+      this.saveTimer_ = null;
+      this.save_();
+    }, saveDelayMs);
+  }
+
+  private save_(): void {
+    const { storage, positionsKey, report } = this.options_;
+    const text = this.unsaved_;
+    this.unsaved_ = undefined;
+    if (storage === undefined || text === undefined) return;
     const failed = (cause: unknown): void =>
       report(new StorageError(`Could not save the positions ("${positionsKey}").`, { cause }));
     const write = (): Promise<void> | undefined => {

@@ -31,6 +31,8 @@ export interface HostOptions {
   readonly storage: PositionStorage | undefined;
   readonly memory: CheckpointMemory;
   readonly confirmTimeoutMs: number;
+  /** The application's `storageSaveDelayMs`: how often checkpoints reach its storage. */
+  readonly saveDelayMs: number;
   /** To every tab: the channel, and this tab's own view. */
   readonly post: (message: FromLeader) => void;
 }
@@ -57,6 +59,7 @@ export class LeaderHost {
       storage: options.storage,
       memory: options.memory,
       confirmTimeoutMs: options.confirmTimeoutMs,
+      saveDelayMs: options.saveDelayMs,
       published: (text) => this.post_({ t: 'ckpt', leader: options.tab, text }),
       report: (error) => this.event_({ ev: 'error', error: encodeError(error) }),
     });
@@ -64,6 +67,10 @@ export class LeaderHost {
       ...options.client,
       storage: this.gate_,
       storageKey: options.positionsKey,
+      // Every save at once: the checkpoint should trail the tabs by a confirmation, not by
+      // a save window (a leader that dies before its first save leaves none at all). The
+      // gate throttles what reaches the application's storage instead.
+      storageSaveDelayMs: 0,
     });
     this.client_ = client;
     this.detach_.push(

@@ -95,6 +95,7 @@ export function createSharedClient(
     random: resolved.random,
     requestTimeoutMs: resolved.requestTimeoutMs,
     confirmTimeoutMs,
+    saveDelayMs: resolved.storageSaveDelayMs,
     transport: resolved.transports[0] ?? 'websocket',
     client,
     createClient: createReal,

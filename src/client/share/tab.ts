@@ -73,6 +73,8 @@ export interface TabSetup {
   readonly random: () => number;
   readonly requestTimeoutMs: number;
   readonly confirmTimeoutMs: number;
+  /** How often checkpoints are written to `storage`, in ms. */
+  readonly saveDelayMs: number;
   /** The transport a tab says it is connecting over before the leader tells it more. */
   readonly transport: 'websocket' | 'polling';
   /** What the leader's real client is created with (sharing options removed). */
@@ -339,6 +341,7 @@ export class SharedTab implements LifelineClient {
         storage: s.storage,
         memory: this.checkpoint_,
         confirmTimeoutMs: s.confirmTimeoutMs,
+        saveDelayMs: s.saveDelayMs,
         post: (message) => this.broadcast_(message),
       });
       this.broadcast_({ t: 'lead', leader: this.id_ });
