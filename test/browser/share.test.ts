@@ -3,7 +3,8 @@
  * playwright-core), against the built CLI: two tabs of one user hold one WebSocket between
  * them, and when the leader's tab closes the other takes over and resumes — every message
  * once, none lost: one that arrived as the leader closed, one published while no tab held
- * the connection.
+ * the connection. The same when the leader's renderer crashes (Chrome DevTools Protocol
+ * `Page.crash`): no goodbye, only the lock the browser releases.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -57,6 +58,32 @@ describe('shareConnection in a browser', () => {
       await publish(cli.url, { n: 6 });
       await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3, 4, 5, 6]));
       assert.deepEqual(browser.pageErrors, []);
+    });
+  });
+
+  it('loses nothing when the renderer of the leader crashes', async () => {
+    await using browser = await launchBrowser();
+    await using cli = await startCli(['serve', '--dev', '--port', '0'], {
+      env: { LIFELINE_API_KEY: API_KEY },
+    });
+    const { context } = browser;
+    await browser.screenshotOnFailure('share-leader-crash', async () => {
+      await routeSharePage(context, cli.url);
+      const leader = await openShareTab(context, cli.url, 'alice', browser.page);
+      const follower = await openShareTab(context, cli.url, 'alice');
+      for (let n = 1; n <= 3; n++) await publish(cli.url, { n });
+      await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3]));
+
+      // No pagehide, no goodbye: the browser releases the dead tab's lock.
+      const crashed = new Promise((resolve) => leader.page.once('crash', resolve));
+      const cdp = await context.newCDPSession(leader.page);
+      void cdp.send('Page.crash').catch(() => {}); // the session dies with the page
+      await crashed;
+      await publish(cli.url, { n: 4 });
+      await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3, 4]), {
+        timeoutMs: 15_000,
+      });
+      assert.equal(follower.sockets(), 1, 'the follower took the connection over');
     });
   });
 });
