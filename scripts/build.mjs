@@ -61,26 +61,40 @@ const rejectNodeBuiltins = {
 // Members of the client's internal classes and options objects that have no `_` suffix
 // (they are called across modules) but are internal all the same: the browser bundles
 // shorten them too. None of them may name a property of a public type or of the wire
-// format — checked below against the public declarations — nor be read by a string key.
+// format, nor be a key read by name (like the frame types the decoder looks up): both are
+// checked below against the public declarations.
 const INTERNAL_PROPS = [
   'activity',
   'attach',
   'attemptTimeoutMs',
   'broken',
   'buffered',
+  'bytes',
+  'cancel',
   'cancelTimer',
   'changed',
+  'check',
+  'child',
+  'closed',
   'dead',
   'delayMs',
   'detach',
+  'dispose',
   'disposed',
+  'done',
+  'emit',
   'entry',
+  'fail',
+  'failed',
   'failures',
+  'flush',
   'generation',
   'handles',
   'heartbeat',
+  'hold',
   'intervalMs',
   'latest',
+  'link',
   'listen',
   'load',
   'malformed',
@@ -88,6 +102,7 @@ const INTERNAL_PROPS = [
   'minDelayMs',
   'nextId',
   'opened',
+  'payload',
   'persistWith',
   'positionOf',
   'probeDelayMs',
@@ -99,11 +114,14 @@ const INTERNAL_PROPS = [
   'rejectAll',
   'remember',
   'report',
+  'reset',
   'restore',
   'saveDelayMs',
+  'sent',
   'setDeadline',
   'settle',
   'snapshot',
+  'start',
   'started',
   'succeeded',
   'timedOut',
@@ -111,7 +129,7 @@ const INTERNAL_PROPS = [
 ];
 // Where the bundles' public surface is declared: the API of lifeline/client and
 // lifeline/shared, what the application injects (WebSocket, fetch, request, storage, page,
-// clock) and the frames on the wire.
+// clock), the frames on the wire and the messages between tabs (which may run other builds).
 const PUBLIC_DECLARATIONS = [
   'dist/client/types.d.ts',
   'dist/client/options.d.ts',
@@ -124,6 +142,7 @@ const PUBLIC_DECLARATIONS = [
   'dist/protocol/errors.d.ts',
   'dist/protocol/frames.d.ts',
   'dist/client/share/index.d.ts',
+  'dist/client/share/wire.d.ts',
 ];
 {
   // A member declaration: at the start of a line or after `{` / `;`, not a parameter.
@@ -131,13 +150,19 @@ const PUBLIC_DECLARATIONS = [
     `(?:^|[{;])\\s*(?:readonly\\s+|get\\s+)?(${INTERNAL_PROPS.join('|')})\\??\\s*[:(]`,
     'gm',
   );
-  const clashes = PUBLIC_DECLARATIONS.filter(existsSync).flatMap((file) =>
-    [
-      ...readFileSync(file, 'utf8')
-        .replace(/\/\*[\s\S]*?\*\//g, '')
-        .matchAll(declared),
-    ].map((m) => `${m[1]} (${file})`),
-  );
+  const missing = PUBLIC_DECLARATIONS.filter((file) => !existsSync(file));
+  if (missing.length > 0) {
+    console.error(`build: public declarations to check are missing: ${missing}`);
+    process.exit(1);
+  }
+  // Frame types are keys too: the client looks up a frame's checks by its `type`.
+  const frameType = new RegExp(`type: '(${INTERNAL_PROPS.join('|')})'`, 'g');
+  const clashes = PUBLIC_DECLARATIONS.flatMap((file) => {
+    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+    return [...text.matchAll(declared), ...text.matchAll(frameType)].map(
+      (m) => `${m[1]} (${file})`,
+    );
+  });
   if (clashes.length > 0) {
     console.error(`build: internal names that the bundles would shorten are public: ${clashes}`);
     process.exit(1);
