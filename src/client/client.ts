@@ -420,7 +420,10 @@ class Client implements LifelineClient {
     try {
       frame = decodeServerFrame(text);
     } catch (cause) {
-      this.abort_(link, failure.protocolViolation('the gateway sent a malformed frame', cause));
+      this.abort_(
+        link,
+        failure.protocolViolation(DEV ? 'the gateway sent a malformed frame' : 'frame', cause),
+      );
       return;
     }
     this.frame_(link, frame);
@@ -431,12 +434,19 @@ class Client implements LifelineClient {
     if (frame.type === 'close') {
       this.lost_(link, errorFromClose(frame.code, frame.reason), frame.retryAfterMs);
     } else if (frame.type === 'welcome') {
-      if (link.session !== null) this.abort_(link, failure.protocolViolation('a second welcome'));
+      if (link.session !== null)
+        this.abort_(link, failure.protocolViolation(DEV ? 'a second welcome' : 'welcome'));
       else if (frame.protocol !== PROTOCOL_VERSION)
-        this.abort_(link, failure.protocolViolation(`welcome for protocol ${frame.protocol}`));
+        this.abort_(
+          link,
+          failure.protocolViolation(DEV ? `welcome for protocol ${frame.protocol}` : 'protocol'),
+        );
       else this.welcomed_(link, frame);
     } else if (link.session === null) {
-      this.abort_(link, failure.protocolViolation(`a ${frame.type} frame before welcome`));
+      this.abort_(
+        link,
+        failure.protocolViolation(DEV ? `a ${frame.type} frame before welcome` : frame.type),
+      );
     } else if (frame.type === 'push') {
       this.delivery_.push(frame);
     } else if (frame.type === 'resync') {
