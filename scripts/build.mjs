@@ -79,7 +79,6 @@ const INTERNAL_PROPS = [
   'dead',
   'delayMs',
   'detach',
-  'dispose',
   'disposed',
   'done',
   'emit',
@@ -94,7 +93,6 @@ const INTERNAL_PROPS = [
   'hold',
   'intervalMs',
   'latest',
-  'link',
   'listen',
   'load',
   'malformed',
@@ -150,6 +148,14 @@ const PUBLIC_DECLARATIONS = [
     `(?:^|[{;])\\s*(?:readonly\\s+|get\\s+)?(${INTERNAL_PROPS.join('|')})\\??\\s*[:(]`,
     'gm',
   );
+  // Nor a member of a built-in the client reads (`Symbol.dispose`, say).
+  const builtins = [globalThis, Symbol, JSON, Math, Object.prototype, Array.prototype];
+  builtins.push(String.prototype, Promise.prototype, Map.prototype, Set.prototype);
+  const builtin = INTERNAL_PROPS.filter((name) => builtins.some((o) => name in o));
+  if (builtin.length > 0) {
+    console.error(`build: internal names that the bundles would shorten are built-in: ${builtin}`);
+    process.exit(1);
+  }
   const missing = PUBLIC_DECLARATIONS.filter((file) => !existsSync(file));
   if (missing.length > 0) {
     console.error(`build: public declarations to check are missing: ${missing}`);
