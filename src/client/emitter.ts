@@ -10,6 +10,7 @@
  *   listener sees events in the order they happened.
  */
 import { CallbackError } from '../protocol/index.js';
+import { DEV } from '../env/index.js';
 
 type Listener<T> = (payload: T) => void;
 
@@ -19,7 +20,8 @@ export class Emitter<Events extends { error: unknown }> {
   private draining_ = false;
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
-    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    if (typeof listener !== 'function')
+      throw new TypeError(DEV ? 'listener must be a function' : 'listener');
     let set = this.listeners_.get(event);
     if (set === undefined) {
       set = new Set();
@@ -56,7 +58,10 @@ export class Emitter<Events extends { error: unknown }> {
       } catch (cause) {
         if (event === 'error') reportToHost(cause);
         else {
-          const error = new CallbackError(`A "${String(event)}" listener threw.`, { cause });
+          const error = new CallbackError(
+            DEV ? `A "${String(event)}" listener threw.` : String(event),
+            { cause },
+          );
           this.queue_.push({ event: 'error', payload: error });
         }
       }

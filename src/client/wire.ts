@@ -67,28 +67,28 @@ export function decodeServerFrame(text: string): ServerFrame {
   try {
     f = JSON.parse(text);
   } catch (cause) {
-    fail('a frame that is not JSON', cause);
+    fail(DEV ? 'a frame that is not JSON' : 'JSON', cause);
   }
-  if (!isObject(f)) fail('a frame that is not an object');
+  if (!isObject(f)) fail(DEV ? 'a frame that is not an object' : 'object');
   const type = f['type'];
   // Not `in`: `constructor` and friends are no frame types.
   const spec: unknown = typeof type === 'string' ? FRAMES[type] : undefined;
-  if (typeof spec !== 'string') fail('an unknown frame type');
+  if (typeof spec !== 'string') fail(DEV ? 'an unknown frame type' : 'type');
   for (const field of spec.split(' ')) {
     const [key = '', check = ''] = field.split(':');
     const value = f[key];
     if (check.endsWith('?') && value === undefined) continue;
     if (check === 'd' ? !(key in f) : !CHECKS[check[0] ?? '']?.(value))
-      fail(`a malformed ${type}.${key}`);
+      fail(DEV ? `a malformed ${type}.${key}` : key);
   }
   if (type === 'push' && (f['after'] as number) >= (f['offset'] as number))
-    fail('a malformed push.after');
+    fail(DEV ? 'a malformed push.after' : 'after');
   if (type === 'resync' && (f['epoch'] === undefined) !== (f['offset'] === undefined))
-    fail('a malformed resync position');
+    fail(DEV ? 'a malformed resync position' : 'resync');
   if (type === 'reply' && f['ok'] === false) {
     const e = f['error'];
     if (!isObject(e) || !CHECKS['s']?.(e['code']) || typeof e['message'] !== 'string')
-      fail('a malformed reply.error');
+      fail(DEV ? 'a malformed reply.error' : 'error');
   }
   return f as unknown as ServerFrame;
 }
