@@ -81,16 +81,6 @@ export class Outbox {
     this.options_ = options;
   }
 
-  /** Entries waiting to be sent or waiting for their reply. */
-  get size(): number {
-    return this.entries_.size;
-  }
-
-  /** UTF-8 bytes of the frames held. */
-  get bytes(): number {
-    return this.bytes_;
-  }
-
   /**
    * Queue `data` as a `request` frame and send it at once when a session is open.
    * `timeoutMs` (counted from now) removes it unanswered; undefined waits until the reply

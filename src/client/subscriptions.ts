@@ -14,7 +14,7 @@ import {
   type StreamPosition,
 } from '../protocol/index.js';
 import { DEV, type Scope } from '../env/index.js';
-import { encodeClientFrame } from './wire.js';
+import { encodeClientFrame, positionsOf } from './wire.js';
 
 /** A handle on one channel subscription. */
 export interface Subscription extends AsyncDisposable {
@@ -46,17 +46,10 @@ type Awaiting =
 
 /** The `position` a subscribe reply may carry, if it is a well-formed one. */
 function startOf(data: unknown): StreamPosition | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
-  const p = (data as { position?: unknown }).position;
-  if (typeof p !== 'object' || p === null) return undefined;
-  const { stream, epoch, offset } = p as Record<string, unknown>;
-  return typeof stream === 'string' &&
-    typeof epoch === 'string' &&
-    typeof offset === 'number' &&
-    Number.isSafeInteger(offset) &&
-    offset >= 0
-    ? { stream, epoch, offset }
-    : undefined;
+  const p =
+    typeof data === 'object' && data !== null ? (data as { position?: unknown }).position : 0;
+  // Checked like every position from the gateway: it goes back in `hello.resume`.
+  return positionsOf([p])?.[0];
 }
 
 export interface SubscriptionOptions {
@@ -102,11 +95,6 @@ export class Subscriptions {
     let released: Promise<void> | undefined;
     const unsubscribe = (): Promise<void> => (released ??= this.release_(held));
     return { channel, unsubscribe, [Symbol.asyncDispose]: unsubscribe };
-  }
-
-  /** Channels currently wanted. */
-  get channels(): string[] {
-    return [...this.active_.keys()];
   }
 
   attach(link: SubscriptionLink): void {
