@@ -53,6 +53,7 @@ import type {
   LifelineClient,
   PublishReceipt,
   RequestOptions,
+  SendOptions,
   SendResult,
 } from './types.js';
 import { decodeServerFrame, encodeClientFrame, isPublishTarget } from './wire.js';
@@ -176,7 +177,7 @@ class Client implements LifelineClient {
       );
     return new Promise((resolve, reject) => {
       try {
-        this.outbox_.add(data, { resolve, reject }, timeoutMs, frame);
+        this.outbox_.add(data, { resolve, reject }, timeoutMs, frame, options.id);
       } catch (error) {
         reject(error);
       }
@@ -197,16 +198,19 @@ class Client implements LifelineClient {
     })) as Promise<PublishReceipt>;
   }
 
-  send(data: unknown): SendResult {
+  send(data: unknown, options: SendOptions = {}): SendResult {
     const state = this.cell_.current;
     if (isTerminal(state)) throw terminalError(state);
     const delivered = deferred();
     // Callers may ignore `delivered`; its rejection must not surface as unhandled.
     delivered.promise.catch(() => {});
-    const { id, sent } = this.outbox_.add(data, {
-      resolve: () => delivered.resolve(),
-      reject: delivered.reject,
-    });
+    const { id, sent } = this.outbox_.add(
+      data,
+      { resolve: () => delivered.resolve(), reject: delivered.reject },
+      undefined,
+      undefined,
+      options.id,
+    );
     return { status: sent ? 'sent' : 'queued', id, delivered: delivered.promise };
   }
 

@@ -11,6 +11,8 @@
  */
 import {
   FrameTooLargeError,
+  InvalidOptionError,
+  MAX_ID_LENGTH,
   OutboxFullError,
   RequestFailedError,
   TimeoutError,
@@ -93,8 +95,19 @@ export class Outbox {
     settle: Settle,
     timeoutMs?: number,
     frame: (id: string, data: unknown) => OutboxFrame = requestFrame,
+    chosen?: string,
   ): { id: string; sent: boolean } {
-    const id = this.options_.nextId();
+    if (
+      chosen !== undefined &&
+      (typeof chosen !== 'string' ||
+        chosen.length === 0 ||
+        chosen.length > MAX_ID_LENGTH ||
+        this.entries_.has(chosen))
+    )
+      throw new InvalidOptionError(
+        DEV ? `id must be 1-${MAX_ID_LENGTH} characters and not in use by another call` : 'id',
+      );
+    const id = chosen ?? this.options_.nextId();
     const text = encodeClientFrame(frame(id, data));
     const bytes = utf8Length(text);
     if (bytes > this.maxFrameBytes_) throw tooLarge(id, bytes, this.maxFrameBytes_);

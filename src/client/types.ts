@@ -89,7 +89,18 @@ export interface PublishReceipt {
   readonly positions: readonly StreamPosition[];
 }
 
-export interface RequestOptions {
+export interface SendOptions {
+  /**
+   * The frame's id instead of a generated one (1–64 characters, unique among the user's
+   * calls): a call made again with the same id — by another tab's client after the tab
+   * holding the connection closed, say — runs once on the gateway within its
+   * de-duplication window. Throws `InvalidOptionError` when malformed or still in use.
+   * @default generated
+   */
+  readonly id?: string;
+}
+
+export interface RequestOptions extends SendOptions {
   /** How long to wait for the reply, counted from the call, in ms. @default the client's `requestTimeoutMs` */
   readonly timeoutMs?: number;
 }
@@ -167,7 +178,7 @@ export interface LifelineClient extends AsyncDisposable {
    * `ProtocolError` (data that is not JSON), or the error that ended a `closed` or
    * `failed` client.
    */
-  send(data: unknown): SendResult;
+  send(data: unknown, options?: SendOptions): SendResult;
 
   /**
    * Publish `data` through the gateway to another user of the same tenant

@@ -51,6 +51,7 @@ export type {
   PublishReceipt,
   PushMessage,
   RequestOptions,
+  SendOptions,
   ResyncEvent,
   SendResult,
 } from '../client/types.js';

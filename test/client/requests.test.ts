@@ -30,6 +30,34 @@ describe('request()', () => {
     await f.client.close();
   });
 
+  it('uses a caller-chosen id, refusing a malformed one or one still in use', async () => {
+    const f = setup();
+    await open(f);
+    const socket = f.ws.last();
+    const pending = f.client.request('x', { id: 'tab-1.7' });
+    const sent = f.client.send('y', { id: 'tab-1.8' });
+    assert.equal(sent.id, 'tab-1.8');
+    assert.deepEqual(
+      socket.framesOf('request').map((r) => [r.id, r.data]),
+      [
+        ['tab-1.7', 'x'],
+        ['tab-1.8', 'y'],
+      ],
+    );
+    await assert.rejects(f.client.request('again', { id: 'tab-1.7' }), InvalidOptionError);
+    assert.throws(() => f.client.send('again', { id: 'tab-1.8' }), InvalidOptionError);
+    await assert.rejects(f.client.request('x', { id: '' }), InvalidOptionError);
+    await assert.rejects(f.client.request('x', { id: 'x'.repeat(65) }), InvalidOptionError);
+    assert.equal(socket.framesOf('request').length, 2, 'nothing refused was sent');
+    socket.deliver({ type: 'reply', id: 'tab-1.7', ok: true, data: 1 });
+    assert.equal(await pending, 1);
+    // Answered: the id is free again.
+    const again = f.client.request('z', { id: 'tab-1.7' });
+    socket.deliver({ type: 'reply', id: 'tab-1.7', ok: true, data: 2 });
+    assert.equal(await again, 2);
+    await f.client.close();
+  });
+
   it('rejects with RequestFailedError on ok:false', async () => {
     const f = setup();
     await open(f);

@@ -213,6 +213,31 @@ describe('shareConnection', () => {
     );
   });
 
+  it('runs a call once on the gateway when its leader dies before passing on the reply', async () => {
+    const calls: unknown[] = [];
+    await using e2e = await startE2E({
+      onMessage: (_s, data) => {
+        calls.push(data);
+        return { echo: data, run: calls.length };
+      },
+    });
+    await using tabs = await openTabs(e2e, ['a', 'b']);
+    const { hub } = tabs;
+    const [a, b] = tabs.tabs;
+    // a hears b's call and runs it on the gateway, but its answer never reaches b.
+    hub.hold('a');
+    const reply = b.client.request('once', { timeoutMs: 10_000 });
+    reply.catch(() => {}); // awaited below; a failure before that must not go unhandled
+    await waitFor(() => assert.deepEqual(calls, ['once']));
+    hub.kill('a');
+    await a.client.close();
+    await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+    // b re-sends the call through its own client with the same id: the gateway answers
+    // with the first run's reply instead of running the hook again.
+    assert.deepEqual(await reply, { echo: 'once', run: 1 });
+    assert.deepEqual(calls, ['once']);
+  });
+
   it('resumes the channel of a follower from the checkpoint when its leader dies', async () => {
     await using e2e = await startE2E();
     await using tabs = await openTabs(e2e, ['a', 'b']);

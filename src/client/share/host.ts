@@ -164,12 +164,15 @@ export class LeaderHost {
     let outcome: Promise<unknown>;
     try {
       const data = JSON.parse(call.data) as unknown;
-      const options = call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs };
+      // The calling tab's id for the call goes on the wire: re-sent through the next
+      // leader after this one died, the call runs once on the gateway.
+      const id = call.rid;
+      const options = call.timeoutMs === undefined ? { id } : { id, timeoutMs: call.timeoutMs };
       if (call.op === 'request') outcome = this.client_.request(data, options);
       else if (call.op === 'publish' && call.to !== undefined)
         outcome = this.client_.publish(call.to, data, options);
       else {
-        const sent: SendResult = this.client_.send(data);
+        const sent: SendResult = this.client_.send(data, { id });
         outcome = sent.delivered;
       }
     } catch (error) {

@@ -16,6 +16,7 @@ import {
   ConnectFailedError,
   InvalidOptionError,
   LifelineError,
+  MAX_ID_LENGTH,
   ProtocolError,
   TimeoutError,
   type PublishTarget,
@@ -29,7 +30,8 @@ import {
   type PageLifecycle,
 } from '../../env/index.js';
 import type { ClientOptions, PositionStorage, TokenSource } from '../options.js';
-import type { ConnectionState } from '../state.js';
+import { deferred, type Deferred } from '../deferred.js';
+import { isTerminal, terminalError, type ConnectionState } from '../state.js';
 import type { Subscription } from '../subscriptions.js';
 import type {
   ClientEvents,
@@ -38,6 +40,7 @@ import type {
   PushMessage,
   RequestOptions,
   ResyncEvent,
+  SendOptions,
   SendResult,
 } from '../types.js';
 import type {
@@ -97,12 +100,6 @@ interface Call {
   readonly cancel: Disposer;
 }
 
-interface Deferred {
-  readonly promise: Promise<void>;
-  resolve(): void;
-  reject(error: LifelineError): void;
-}
-
 type Last = Map<string, { epoch: string; offset: number }>;
 
 export class SharedTab implements LifelineClient {
@@ -148,7 +145,7 @@ export class SharedTab implements LifelineClient {
 
   connect(): Promise<void> {
     if (this.state_.kind === 'open') return Promise.resolve();
-    const ready = (this.ready_ ??= deferred());
+    const ready = (this.ready_ ??= quiet(deferred()));
     if (this.channel_ === null) this.join_();
     else if (isTerminal(this.state_)) this.post_({ t: 'ctl', tab: this.id_, op: 'connect' });
     return ready.promise;
@@ -197,18 +194,11 @@ export class SharedTab implements LifelineClient {
     return this.call_('publish', data, to, options) as Promise<PublishReceipt>;
   }
 
-  send(data: unknown): SendResult {
+  send(data: unknown, options: SendOptions = {}): SendResult {
     if (isTerminal(this.state_)) throw terminalError(this.state_);
     const text = jsonOf(data);
-    let resolve!: () => void;
-    let reject!: (error: LifelineError) => void;
-    const delivered = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // Callers may ignore `delivered`; its rejection must not surface as unhandled.
-    delivered.catch(() => {});
-    const rid = this.nextId_();
+    const rid = this.callId_(options.id);
+    const { promise: delivered, resolve, reject } = quiet(deferred());
     // Written to a socket only when this tab leads an open session; otherwise it is on
     // its way to the leader (or waiting for one).
     const status = this.host_ !== null && this.state_.kind === 'open' ? 'sent' : 'queued';
@@ -502,13 +492,14 @@ export class SharedTab implements LifelineClient {
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
       return Promise.reject(new InvalidOptionError('timeoutMs must be a finite number > 0'));
     let text: string;
+    let rid: string;
     try {
       text = jsonOf(data);
+      rid = this.callId_(options.id);
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      const rid = this.nextId_();
       const cancel = this.scope_.setTimeout(() => {
         this.calls_.delete(rid);
         reject(new TimeoutError(`No reply to request ${rid} within ${timeoutMs} ms.`));
@@ -570,34 +561,28 @@ export class SharedTab implements LifelineClient {
     });
   }
 
+  /**
+   * The id of a call: the caller's (checked as the core client checks it), else a new one.
+   * The leader's client sends the call with this id, so that a call re-sent through the
+   * next leader after this one died runs once on the gateway.
+   */
+  private callId_(chosen: string | undefined): string {
+    if (chosen === undefined) return this.nextId_();
+    if (typeof chosen !== 'string' || chosen.length === 0 || chosen.length > MAX_ID_LENGTH)
+      throw new InvalidOptionError(`id must be 1-${MAX_ID_LENGTH} characters.`);
+    if (this.calls_.has(chosen)) throw new InvalidOptionError(`id ${chosen} is in use.`);
+    return chosen;
+  }
+
   private nextId_(): string {
     return `${this.id_}.${(++this.counter_).toString(36)}`;
   }
 }
 
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: LifelineError) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // connect() callers may drop the promise; a rejection must not surface as unhandled.
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
-
-type Terminal = Extract<ConnectionState, { kind: 'closed' | 'failed' }>;
-
-function isTerminal(state: ConnectionState): state is Terminal {
-  return state.kind === 'closed' || state.kind === 'failed';
-}
-
-function terminalError(state: Terminal): LifelineError {
-  if (state.kind === 'failed') return state.error;
-  return state.reason.initiator === 'server'
-    ? state.reason.error
-    : new ClientClosedError('The client was closed.');
+/** connect() callers may drop the promise; a rejection must not surface as unhandled. */
+function quiet(d: Deferred): Deferred {
+  d.promise.catch(() => {});
+  return d;
 }
 
 /** JSON text of `data`, or `ProtocolError` at once, in the calling tab. */
