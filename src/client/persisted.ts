@@ -16,6 +16,7 @@ import {
 } from '../protocol/index.js';
 import { DEV, type Disposer, type Scope } from '../env/index.js';
 import type { PositionStorage } from './options.js';
+import { storageWrites } from './storage-writes.js';
 import { positionsOf } from './wire.js';
 
 /** Version of the stored record; a record of another version is ignored. */
@@ -37,7 +38,7 @@ export class PersistedPositions {
   private timer_: Disposer | null = null;
   private dirty_ = false;
   /** The last write of an asynchronous storage, while one is in flight. */
-  private writing_: Promise<void> | null = null;
+  private readonly write_ = storageWrites();
 
   constructor(scope: Scope, options: PersistedOptions) {
     this.scope_ = scope;
@@ -94,28 +95,8 @@ export class PersistedPositions {
       report(
         new StorageError(DEV ? `Could not save the positions ("${key}").` : 'save', { cause }),
       );
-    const write = (): Promise<void> | undefined => {
-      try {
-        const done = storage.setItem(key, text);
-        return isPromise(done) ? done.then(undefined, failed) : undefined;
-      } catch (cause) {
-        failed(cause);
-        return undefined;
-      }
-    };
-    // A synchronous storage is written at once (the page may be unloading); an
-    // asynchronous one gets its writes one after another.
-    const queued = this.writing_ === null ? write() : this.writing_.then(write);
-    if (queued === undefined) return;
-    const settled: Promise<void> = queued.then(() => {
-      if (this.writing_ === settled) this.writing_ = null;
-    });
-    this.writing_ = settled;
+    this.write_(storage, key, text, failed);
   }
-}
-
-function isPromise(value: unknown): value is Promise<unknown> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 /** The positions of a stored record; throws when it is not one of this {@link FORMAT}. */

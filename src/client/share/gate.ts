@@ -16,6 +16,7 @@
 import { StorageError, type LifelineError } from '../../protocol/index.js';
 import type { Disposer, Scope } from '../../env/index.js';
 import type { PositionStorage } from '../options.js';
+import { storageWrites } from '../storage-writes.js';
 
 /** Snapshots held back at most; older ones are dropped (a newer one replaces them). */
 export const MAX_PENDING_CHECKPOINTS = 32;
@@ -57,7 +58,7 @@ export class CheckpointGate implements PositionStorage {
   private readonly confirmed_ = new Map<string, number>();
   private pending_: Snapshot[] = [];
   private readonly other_ = new Map<string, string>();
-  private writing_: Promise<void> | null = null;
+  private readonly store_ = storageWrites();
   private timer_: Disposer | null = null;
   /** The newest checkpoint not yet written to storage, and the timer that will. */
   private unsaved_: string | undefined = undefined;
@@ -155,26 +156,6 @@ export class CheckpointGate implements PositionStorage {
     if (storage === undefined || text === undefined) return;
     const failed = (cause: unknown): void =>
       report(new StorageError(`Could not save the positions ("${positionsKey}").`, { cause }));
-    const write = (): Promise<void> | undefined => {
-      try {
-        const done = storage.setItem(positionsKey, text);
-        return isThenable(done) ? Promise.resolve(done).then(undefined, failed) : undefined;
-      } catch (cause) {
-        failed(cause);
-        return undefined;
-      }
-    };
-    // A synchronous storage (`localStorage`) is written at once, the page may be going
-    // away; an asynchronous one gets its writes in order, one after another.
-    const queued = this.writing_ === null ? write() : this.writing_.then(write);
-    if (queued === undefined) return;
-    const settled: Promise<void> = queued.then(() => {
-      if (this.writing_ === settled) this.writing_ = null;
-    });
-    this.writing_ = settled;
+    this.store_(storage, positionsKey, text, failed);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<void> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
