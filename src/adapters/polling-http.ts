@@ -9,28 +9,20 @@
  * | `POST {path}/poll?sid=…&v=1`      | JSON array of frames  | 204                                  |
  * | `DELETE {path}/poll?sid=…&v=1`    | —                     | 204: the client closed the session   |
  *
- * Each polling session is a {@link PollingSession} fed to `core.accept()` on the node that
- * opened it (its owner), like a WebSocket in `ws-gateway.ts`. Its frames and in-flight
- * marks live in a {@link PollingStore}, so any node sharing the store answers any of its
- * requests: a `GET` takes the frames from the store, a `POST` to another node is forwarded
- * through the store to the owner (PROTOCOL.md §11.6).
+ * Each polling session runs on the node that opened it (its owner), fed to `core.accept()`
+ * like a WebSocket in `ws-gateway.ts`. Its frames and in-flight marks live in a
+ * {@link PollingStore}, so any node sharing the store answers any of its requests: a `GET`
+ * takes the frames from the store, a `POST` to another node is forwarded through the store
+ * to the owner (PROTOCOL.md §11.6). What a node does with the store is `PollingNode`'s
+ * (`src/server/polling-node.ts`); this file is HTTP only.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Scope } from '../env/index.js';
-import {
-  CLOSE_REASON,
-  CloseCode,
-  InvalidOptionError,
-  PROTOCOL_VERSION,
-  encodeServerFrame,
-  utf8Length,
-  type CloseCode as CloseCodeType,
-} from '../protocol/index.js';
+import { CloseCode, InvalidOptionError, PROTOCOL_VERSION } from '../protocol/index.js';
 import type { GatewayCore } from '../server/gateway.js';
-import { PollingSession } from '../server/polling-session.js';
+import { GET_MARK_SLACK_MS, PollingNode } from '../server/polling-node.js';
 import { createMemoryPollingStore } from '../storage/memory-polling.js';
-import type { PollingForward, PollingStore } from '../storage/polling.js';
+import type { PollingStore } from '../storage/polling.js';
 import { HttpError, sendJson } from './http-errors.js';
 import { readBody } from './http-body.js';
 
@@ -156,14 +148,14 @@ export interface PollingDeps {
 /** Create the polling routes of a gateway. Throws `InvalidOptionError` for bad options. */
 export function createPollingHandler(deps: PollingDeps, options: PollingOptions): PollingHandler {
   const { core, allowOrigin } = deps;
-  const { logger, maxFrameBytes, idleTimeoutMs, handshakeTimeoutMs, clock } = core.options;
+  const { logger, maxFrameBytes, handshakeTimeoutMs, clock } = core.options;
   const holdMs = positive('polling.holdMs', options.holdMs, DEFAULT_POLL_HOLD_MS);
   const maxBodyBytes = positive(
     'polling.maxBodyBytes',
     options.maxBodyBytes,
     DEFAULT_POLL_MAX_BODY_BYTES,
   );
-  const checkMs = positive(
+  const crossNodeCheckMs = positive(
     'polling.crossNodeCheckMs',
     options.crossNodeCheckMs,
     DEFAULT_CROSS_NODE_CHECK_MS,
@@ -173,171 +165,21 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     options.nodeTimeoutMs,
     DEFAULT_NODE_TIMEOUT_MS,
   );
-  if (nodeTimeoutMs <= checkMs) {
+  if (nodeTimeoutMs <= crossNodeCheckMs) {
     throw new InvalidOptionError(
       'polling.nodeTimeoutMs must be larger than polling.crossNodeCheckMs.',
     );
   }
-  const ownStore = options.store === undefined;
-  const store = options.store ?? createMemoryPollingStore();
-  const node = options.nodeId ?? randomBytes(9).toString('base64url');
-  const scope = new Scope(clock);
+  const node = new PollingNode(core, {
+    store: options.store ?? createMemoryPollingStore(),
+    ownStore: options.store === undefined,
+    id: options.nodeId ?? randomBytes(9).toString('base64url'),
+    crossNodeCheckMs,
+    nodeTimeoutMs,
+  });
+  const { store } = node;
   const base = `${deps.path.replace(/\/$/, '')}/poll`;
   const openPath = `${base}/open`;
-  /** The sessions this node runs. */
-  const owned = new Map<string, PollingSession>();
-  /** `GET`s held on this node, by session id: call to re-check the store. */
-  const held = new Map<string, () => void>();
-  let closed = false;
-
-  // ---------------------------------------------------------------- the node's heartbeat
-
-  let lastBeat = -Infinity;
-  const ready = beat();
-
-  async function beat(): Promise<void> {
-    const now = clock.now();
-    lastBeat = now;
-    await store.heartbeat(node, now);
-    // Sessions that ended unseen, and nodes (with their sessions) long gone.
-    await store.sweep(now - idleTimeoutMs, now - 3 * nodeTimeoutMs);
-  }
-
-  /** One check: frames forwarded to this node's sessions, frames for GETs held here. */
-  async function tick(): Promise<void> {
-    if (closed) return;
-    try {
-      if (clock.now() - lastBeat >= nodeTimeoutMs / 4) await beat();
-      await drainForwarded();
-      for (const [id, wake] of held) if (!owned.has(id)) wake();
-    } catch (error) {
-      logger.error({ err: error }, 'polling store check failed');
-    }
-  }
-  function schedule(): void {
-    scope.setTimeout(() => {
-      void tick().finally(() => {
-        if (!closed) schedule();
-      });
-    }, checkMs);
-  }
-  schedule();
-
-  async function drainForwarded(): Promise<void> {
-    for (const { id, item } of await store.takeForwarded(node)) {
-      const session = owned.get(id);
-      if (session !== undefined) deliver(session, item);
-    }
-  }
-
-  function deliver(session: PollingSession, item: PollingForward): void {
-    if (item.kind === 'end') {
-      if (item.code === CloseCode.NORMAL) session.leave();
-      else session.fail(item.code as CloseCodeType);
-      return;
-    }
-    for (const text of item.frames) {
-      if (session.ended) break;
-      // Each frame is checked by the core as it would be on WebSocket (size 4002, shape 4000).
-      session.handler.message(text, utf8Length(text));
-    }
-  }
-
-  /** End a session from the transport, on whichever node runs it. */
-  async function end(id: string, code: CloseCodeType): Promise<void> {
-    const session = owned.get(id);
-    if (session !== undefined) {
-      if (code === CloseCode.NORMAL) session.leave();
-      else session.fail(code);
-    } else {
-      await store.forward(id, { kind: 'end', code });
-    }
-  }
-
-  // ---------------------------------------------------------------- waiting for frames
-
-  /**
-   * Resolve when the session may have frames (a write on this node, or the cross-node
-   * check), after `ms`, or when `cancel` is called. One waiter per session on a node: the
-   * store refuses a second `GET` first.
-   */
-  function hold(id: string, ms: number): { readonly promise: Promise<boolean>; cancel(): void } {
-    let done: (woken: boolean) => void = () => {};
-    const promise = new Promise<boolean>((resolve) => (done = resolve));
-    const finish = (woken: boolean): void => {
-      cancelTimer();
-      if (held.get(id) === wake) held.delete(id);
-      done(woken);
-    };
-    const wake = (): void => finish(true);
-    const cancelTimer = scope.setTimeout(() => finish(false), ms);
-    held.set(id, wake);
-    return { promise, cancel: () => finish(false) };
-  }
-
-  /**
-   * Wait up to `ms` for frames of session `id` (or its end), then take them. `undefined`
-   * when the client went away first (`aborted`).
-   */
-  async function collect(
-    id: string,
-    ms: number,
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): Promise<PollTake | undefined> {
-    const deadline = clock.now() + ms;
-    let gaveUp = false;
-    let current: { cancel(): void } | undefined;
-    const onClose = (): void => {
-      if (res.writableFinished) return;
-      gaveUp = true;
-      current?.cancel();
-    };
-    req.once('close', onClose);
-    try {
-      for (;;) {
-        // Listen before looking, so a write in between is not missed.
-        const waiting = hold(id, Math.max(0, deadline - clock.now()));
-        current = waiting;
-        const record = await store.get(id);
-        if (record === undefined || record.queued || record.ended || gaveUp) waiting.cancel();
-        else if (record.node !== node && !(await ownerAlive(record.node))) {
-          await store.abandon(id, goneFrame(), clock.now());
-          waiting.cancel();
-        }
-        const woken = await waiting.promise;
-        if (gaveUp || res.destroyed) {
-          await store.endGet(id, clock.now());
-          return undefined;
-        }
-        if (!woken) break;
-      }
-      const taken = await store.take(id, clock.now());
-      owned.get(id)?.taken();
-      return taken;
-    } finally {
-      req.off('close', onClose);
-    }
-  }
-
-  const seen = new Map<string, number>();
-  /** Whether `other` beat within `nodeTimeoutMs`; remembered for a check interval. */
-  async function ownerAlive(other: string): Promise<boolean> {
-    const now = clock.now();
-    const known = seen.get(other);
-    if (known !== undefined && now - known < nodeTimeoutMs - checkMs) return true;
-    const at = await store.nodeSeenAt(other);
-    if (at === undefined) return false;
-    seen.set(other, at);
-    return now - at < nodeTimeoutMs;
-  }
-
-  function goneFrame(): string {
-    const code = CloseCode.SHUTTING_DOWN;
-    return encodeServerFrame({ type: 'close', code, reason: CLOSE_REASON[code] });
-  }
-
-  // ---------------------------------------------------------------- requests
 
   function corsHeaders(req: IncomingMessage): Record<string, string> | undefined {
     const origin = req.headers.origin;
@@ -361,32 +203,13 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     return undefined;
   }
 
-  async function newSession(req: IncomingMessage): Promise<PollingSession> {
-    // 128 random bits: a session id is the only credential of the requests that follow.
-    const id = randomBytes(16).toString('base64url');
-    const now = clock.now();
-    await store.create(id, node, now);
-    // The open request waits for the first frames like a GET.
-    await store.beginGet(id, now, now + handshakeTimeoutMs + GET_MARK_SLACK_MS);
-    const session = new PollingSession({
-      id,
-      info: {
-        remoteAddress: req.socket.remoteAddress,
-        headers: req.headers,
-        transport: 'polling',
-      },
-      store,
-      clock,
-      logger,
-      scope: scope.child(),
-      idleTimeoutMs,
-      wrote: (sid) => held.get(sid)?.(),
-      gone: (s) => {
-        if (owned.get(s.id) === s) owned.delete(s.id);
-      },
+  /** Aborts when the client goes away before its answer was written. */
+  function abandoned(req: IncomingMessage, res: ServerResponse): AbortSignal {
+    const controller = new AbortController();
+    req.once('close', () => {
+      if (!res.writableFinished) controller.abort();
     });
-    owned.set(id, session);
-    return session;
+    return controller.signal;
   }
 
   /** Read a body; 413 (and the session, if any, closed with 4002) past `limit`. */
@@ -402,13 +225,13 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 400;
       if (status === 413) {
-        if (sid !== undefined) await end(sid, CloseCode.FRAME_TOO_LARGE);
+        if (sid !== undefined) await node.end(sid, CloseCode.FRAME_TOO_LARGE);
         fail(res, 413, PollErrorCode.PAYLOAD_TOO_LARGE, `Body is larger than ${limit} bytes.`, {
           ...headers,
           connection: 'close',
         });
       } else {
-        if (sid !== undefined) await end(sid, CloseCode.PROTOCOL_ERROR);
+        if (sid !== undefined) await node.end(sid, CloseCode.PROTOCOL_ERROR);
         fail(res, 400, PollErrorCode.BAD_REQUEST, 'The request body could not be read.', headers);
       }
       return undefined;
@@ -423,31 +246,34 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     if (typeof hello !== 'object' || hello === null || Array.isArray(hello)) {
       return fail(res, 400, PollErrorCode.BAD_REQUEST, 'Body must be the hello frame.', h);
     }
-    await ready;
-    const session = await newSession(req);
-    session.handler = core.accept(session);
-    const text = JSON.stringify(hello);
-    session.handler.message(text, utf8Length(text));
+    // 128 random bits: a session id is the only credential of the requests that follow.
+    const sid = randomBytes(16).toString('base64url');
+    const info = { remoteAddress: req.socket.remoteAddress, headers: req.headers } as const;
+    await node.open(sid, { ...info, transport: 'polling' }, JSON.stringify(hello));
     // Authentication is asynchronous; the core closes with 4003 at its handshake deadline.
-    const taken = await collect(session.id, handshakeTimeoutMs + 1_000, req, res);
+    const taken = await node.collect(sid, handshakeTimeoutMs + 1_000, abandoned(req, res));
     // The client left before the welcome: nobody will poll this session (idle closes it).
     if (taken === undefined) return;
     const { frames, last } = taken;
     const closeFrame = last ? frames.at(-1) : undefined;
     const code = closeFrame === undefined ? undefined : closeCodeOf(closeFrame);
     const status = code === CloseCode.AUTH_FAILED || code === CloseCode.AUTH_EXPIRED ? 401 : 200;
-    const sid = last ? '' : `"sid":${JSON.stringify(session.id)},`;
-    sendFrames(res, status, `{${sid}"frames":${framesBody(frames)}}`, h);
+    const answer = last ? '' : `"sid":${JSON.stringify(sid)},`;
+    sendFrames(res, status, `{${answer}"frames":${framesBody(frames)}}`, h);
   }
 
-  function overlap(res: ServerResponse, h: Record<string, string>, what: string) {
-    return fail(
-      res,
-      400,
-      PollErrorCode.BAD_REQUEST,
-      `Another ${what} of this session is in flight.`,
-      h,
-    );
+  async function overlap(
+    res: ServerResponse,
+    h: Record<string, string>,
+    sid: string,
+    what: string,
+  ) {
+    await node.end(sid, CloseCode.PROTOCOL_ERROR);
+    fail(res, 400, PollErrorCode.BAD_REQUEST, `Another ${what} of this session is in flight.`, h);
+  }
+
+  function gone(res: ServerResponse, h: Record<string, string>) {
+    fail(res, 410, PollErrorCode.SESSION_GONE, 'No such polling session; open a new one.', h);
   }
 
   async function get(
@@ -459,11 +285,8 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     const now = clock.now();
     const begun = await store.beginGet(sid, now, now + holdMs + GET_MARK_SLACK_MS);
     if (begun === 'gone') return gone(res, h);
-    if (begun === 'busy') {
-      await end(sid, CloseCode.PROTOCOL_ERROR);
-      return overlap(res, h, 'GET');
-    }
-    const taken = await collect(sid, holdMs, req, res);
+    if (begun === 'busy') return overlap(res, h, sid, 'GET');
+    const taken = await node.collect(sid, holdMs, abandoned(req, res));
     // The client gave up on this GET: its frames stay queued for the next one.
     if (taken === undefined) return;
     sendFrames(res, 200, framesBody(taken.frames), h);
@@ -475,46 +298,24 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     sid: string,
     h: Record<string, string>,
   ) {
-    const begun = await store.beginPost(sid, clock.now(), clock.now() + POST_MARK_MS);
+    const now = clock.now();
+    const begun = await store.beginPost(sid, now, now + POST_MARK_MS);
     if (begun === 'gone') return gone(res, h);
-    if (begun === 'busy') {
-      await end(sid, CloseCode.PROTOCOL_ERROR);
-      return overlap(res, h, 'POST');
-    }
+    if (begun === 'busy') return overlap(res, h, sid, 'POST');
     try {
       const bytes = await body(req, res, maxBodyBytes, h, sid);
       if (bytes === undefined) return;
       const frames = parseJson(bytes);
       if (!Array.isArray(frames)) {
-        await end(sid, CloseCode.PROTOCOL_ERROR);
+        await node.end(sid, CloseCode.PROTOCOL_ERROR);
         return fail(res, 400, PollErrorCode.BAD_REQUEST, 'Body must be a JSON array of frames.', h);
       }
       const texts = frames.map((frame) => JSON.stringify(frame) ?? 'null');
-      let session = owned.get(sid);
-      if (session !== undefined) {
-        // Frames posted earlier through other nodes come first.
-        await drainForwarded();
-        session = owned.get(sid);
-      }
-      const delivered =
-        session !== undefined
-          ? (deliver(session, { kind: 'frames', frames: texts }), true)
-          : await store.forward(sid, { kind: 'frames', frames: texts });
-      if (!delivered) return gone(res, h);
+      if (!(await node.post(sid, texts))) return gone(res, h);
       res.writeHead(204, h).end();
     } finally {
       await store.endPost(sid);
     }
-  }
-
-  function gone(res: ServerResponse, h: Record<string, string>) {
-    return fail(
-      res,
-      410,
-      PollErrorCode.SESSION_GONE,
-      'No such polling session; open a new one.',
-      h,
-    );
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
@@ -537,7 +338,7 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     if (problem !== undefined) {
       return fail(res, 400, PollErrorCode.UNSUPPORTED_VERSION, problem, h);
     }
-    if (closed) {
+    if (node.closed) {
       return fail(res, 503, PollErrorCode.SHUTTING_DOWN, 'The gateway is shutting down.', {
         ...h,
         'retry-after': '1',
@@ -563,7 +364,7 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
     if (req.method === 'DELETE') {
       const record = await store.get(sid);
       if (record === undefined || record.ended) return gone(res, h);
-      await end(sid, CloseCode.NORMAL);
+      await node.end(sid, CloseCode.NORMAL);
       res.writeHead(204, h).end();
       return;
     }
@@ -581,28 +382,14 @@ export function createPollingHandler(deps: PollingDeps, options: PollingOptions)
       return true;
     },
     get sessions() {
-      return owned.size;
+      return node.sessions;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      const sessions = [...owned.values()];
-      for (const session of sessions) session.terminate();
-      await Promise.all(sessions.map((session) => session.flushed()));
-      // Held GETs take what the sessions wrote last (their close frames) and answer.
-      for (const wake of [...held.values()]) wake();
-      scope.dispose();
-      if (ownStore) await store.close();
-    },
+    close: () => node.close(),
   };
 }
 
-/** How long past its hold a `GET` mark outlives a node that died while holding it, in ms. */
-const GET_MARK_SLACK_MS = 5_000;
 /** How long a `POST` mark outlives a node that died while reading the body, in ms. */
 const POST_MARK_MS = 30_000;
-
-type PollTake = Awaited<ReturnType<PollingStore['take']>>;
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
