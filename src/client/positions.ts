@@ -9,6 +9,8 @@ import { MAX_POSITIONS, type StreamPosition } from '../protocol/index.js';
 export class Positions {
   // Map order = least recently advanced first, so trimming keeps the freshest streams.
   private last_ = new Map<string, StreamPosition>();
+  /** The stream set last: already at the end of the order, so no move is needed. */
+  private newest_: string | undefined;
 
   of(stream: string): StreamPosition | undefined {
     return this.last_.get(stream);
@@ -16,7 +18,10 @@ export class Positions {
 
   /** Record `position` as the stream's newest. */
   set(position: StreamPosition): void {
-    this.last_.delete(position.stream);
+    // Moving a key to the end of a Map costs a delete and an insert: skip it for the
+    // stream that is already newest, the common case of a busy stream.
+    if (this.newest_ !== position.stream) this.last_.delete(position.stream);
+    this.newest_ = position.stream;
     this.last_.set(position.stream, {
       stream: position.stream,
       epoch: position.epoch,
@@ -26,8 +31,10 @@ export class Positions {
 
   /** Move a stream to `position` (even backwards, after a resync), or forget it. */
   reset(stream: string, position: StreamPosition | undefined): void {
-    if (position === undefined) this.last_.delete(stream);
-    else this.set(position);
+    if (position === undefined) {
+      this.last_.delete(stream);
+      if (this.newest_ === stream) this.newest_ = undefined;
+    } else this.set(position);
   }
 
   /** The freshest positions, newest last, at most `max`. */

@@ -51,7 +51,7 @@ const CHECKS: Record<string, (v: unknown) => boolean> = {
   r: (v) => (RESYNC_REASONS as readonly unknown[]).includes(v),
 };
 
-const FRAMES: Record<string, string> = {
+const SPECS: Record<string, string> = {
   welcome:
     'protocol:n session:s user:s serverTime:n pingIntervalMs:o idleTimeoutMs:o maxFrameBytes:o positions:p?',
   pong: 't:n?',
@@ -60,6 +60,11 @@ const FRAMES: Record<string, string> = {
   close: 'code:o reason:t retryAfterMs:o?',
   resync: 'stream:s reason:r epoch:s? offset:o?',
 };
+
+/** The specs split once, not per frame: `[key, check]` per field. */
+const FRAMES: Record<string, string[][]> = {};
+for (const type in SPECS)
+  FRAMES[type] = (SPECS[type] as string).split(' ').map((f) => f.split(':'));
 
 /** Decode one server frame from its JSON text. Throws {@link ProtocolError}. */
 export function decodeServerFrame(text: string): ServerFrame {
@@ -72,12 +77,12 @@ export function decodeServerFrame(text: string): ServerFrame {
   if (!isObject(f)) fail(DEV ? 'a frame that is not an object' : 'object');
   const type = f['type'];
   // Not `in`: `constructor` and friends are no frame types.
+  // An array or nothing: `constructor` and friends are no frame types.
   const spec: unknown = typeof type === 'string' ? FRAMES[type] : undefined;
-  if (typeof spec !== 'string') fail(DEV ? 'an unknown frame type' : 'type');
-  for (const field of spec.split(' ')) {
-    const [key = '', check = ''] = field.split(':');
+  if (!Array.isArray(spec)) fail(DEV ? 'an unknown frame type' : 'type');
+  for (const [key = '', check = ''] of spec as string[][]) {
     const value = f[key];
-    if (check.endsWith('?') && value === undefined) continue;
+    if (check[1] === '?' && value === undefined) continue;
     if (check === 'd' ? !(key in f) : !CHECKS[check[0] ?? '']?.(value))
       fail(DEV ? `a malformed ${type}.${key}` : key);
   }
