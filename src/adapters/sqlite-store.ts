@@ -1,20 +1,29 @@
 /**
- * The embedded durable store: the message log and the ack store in one SQLite file, on
- * one connection, committing together. This is what `lifeline serve` runs on.
+ * The embedded durable store: the message log, the ack store and the polling sessions in
+ * one SQLite file, on one connection (the log and the acks committing together). This is
+ * what `lifeline serve` runs on.
  *
  * ```ts
  * const store = createSqliteStore({ path: 'lifeline-data/lifeline.db' });
- * const gateway = createGateway({ server, jwt, messageLog: store.log, ackStore: store.acks });
+ * const gateway = createGateway({
+ *   server,
+ *   jwt,
+ *   messageLog: store.log,
+ *   ackStore: store.acks,
+ *   polling: { store: store.polling },
+ * });
  * // on shutdown: the gateway first, then the store
  * await gateway.close();
  * await store.close();
  * ```
  */
+import type { PollingStore } from '../storage/polling.js';
 import type { AckStore, MessageLog } from '../storage/types.js';
 import { attachSqliteAckStore, type SqliteAckTuning } from './sqlite-acks.js';
 import { createCommitter, type Committer } from './sqlite-commit.js';
 import { openDatabase, type SqliteOpenOptions } from './sqlite-driver.js';
 import { attachSqliteLog, type SqliteLogTuning } from './sqlite-log.js';
+import { createSqlitePollingStore } from './sqlite-polling.js';
 import {
   checkpointInterval,
   startCheckpointer,
@@ -34,6 +43,12 @@ export interface SqliteStore extends AsyncDisposable {
   readonly log: MessageLog;
   /** Pass as `ackStore` to `createGateway`. */
   readonly acks: AckStore;
+  /**
+   * Pass as `polling.store` to `createGateway`: every process serving this file then
+   * answers every polling session's requests (PROTOCOL.md §11.6). On the store's own
+   * connection, so its writes do not empty the log's cached stream heads.
+   */
+  readonly polling: PollingStore;
   /** The database file. */
   readonly path: string;
   /** Commit what is queued, then close the connection. Idempotent. */
@@ -47,12 +62,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   let committer: Committer | undefined;
   let log: MessageLog;
   let acks: AckStore;
+  let polling: PollingStore;
   let checkpointer: Checkpointer | undefined;
   try {
     committer = createCommitter(db, options);
     // One committer: an append and an ack queued in the same tick share a transaction.
     log = attachSqliteLog(db, committer, options, () => {});
     acks = attachSqliteAckStore(db, committer, options, () => {});
+    polling = createSqlitePollingStore({ db });
     checkpointer = startCheckpointer(db, intervalMs);
   } catch (error) {
     committer?.dispose();
@@ -64,7 +81,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       try {
-        await Promise.all([log.close(), acks.close()]);
+        await Promise.all([log.close(), acks.close(), polling.close()]);
       } finally {
         scheduler.dispose();
         // The worker's connection first: the last connection to close checkpoints what
@@ -75,5 +92,5 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     })();
     return closing;
   };
-  return { log, acks, path: options.path, close, [Symbol.asyncDispose]: close };
+  return { log, acks, polling, path: options.path, close, [Symbol.asyncDispose]: close };
 }

@@ -9,10 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { createHttpApi, type HttpHandler } from '../adapters/http-api.js';
 import { HttpError, HttpErrorCode, notFound, sendHttpError } from '../adapters/http-errors.js';
 import { StoreOpenError } from '../adapters/sqlite-errors.js';
-import { createSqlitePollingStore } from '../adapters/sqlite-polling.js';
 import { createSqliteStore, type SqliteStore } from '../adapters/sqlite-store.js';
 import { createGateway } from '../adapters/ws-gateway.js';
-import type { PollingStore } from '../storage/polling.js';
 import type { ServeConfig, StoreConfig } from './config.js';
 import { createDevRoutes } from './dev-token.js';
 import type { CliLogger } from './logger.js';
@@ -89,13 +87,9 @@ export async function startServer(
   statics: StaticOptions = {},
 ): Promise<RunningServer> {
   const store = openStore(config.store);
-  let polling: PollingStore | undefined;
   try {
-    // Polling sessions in the same file: every process serving it answers every session.
-    polling = store === undefined ? undefined : createSqlitePollingStore({ path: store.path });
-    return await listenWith(config, logger, statics, { store, polling });
+    return await listenWith(config, logger, statics, store);
   } catch (error) {
-    await polling?.close();
     await store?.close();
     throw error;
   }
@@ -105,9 +99,8 @@ async function listenWith(
   config: ServeConfig,
   logger: CliLogger,
   statics: StaticOptions,
-  stores: { store: SqliteStore | undefined; polling: PollingStore | undefined },
+  store: SqliteStore | undefined,
 ): Promise<RunningServer> {
-  const { store, polling } = stores;
   const server = createServer();
   const jwt =
     config.jwtSecret !== undefined ? { secret: config.jwtSecret } : { jwksUrl: config.jwksUrl };
@@ -117,8 +110,10 @@ async function listenWith(
     jwt,
     logger: logger.child({ component: 'gateway' }),
     // Without a store the gateway keeps both in memory, and closes them itself.
-    ...(store !== undefined ? { messageLog: store.log, ackStore: store.acks } : {}),
-    ...(polling !== undefined ? { polling: { store: polling } } : {}),
+    // Polling sessions in the same file: every process serving it answers every session.
+    ...(store !== undefined
+      ? { messageLog: store.log, ackStore: store.acks, polling: { store: store.polling } }
+      : {}),
   });
 
   const handlers: HttpHandler[] = [
@@ -166,7 +161,6 @@ async function listenWith(
           await gateway.close();
           await closeHttp(server);
         } finally {
-          await polling?.close();
           await store?.close();
         }
       })();
