@@ -12,7 +12,6 @@
 // Error classes, codes and behaviour are the same in both.
 //   dist/demo/                          the demo page served by `lifeline serve`
 import { spawnSync } from 'node:child_process';
-import { builtinModules } from 'node:module';
 import {
   chmodSync,
   cpSync,
@@ -24,6 +23,7 @@ import {
 } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { INTERNAL_PROPS, browserBundleOptions } from './browser-bundle.mjs';
 
 const CLIENT_ENTRY = 'src/entries/client.ts';
 const BROWSER_DIR = 'dist/browser';
@@ -39,92 +39,6 @@ const tsc = spawnSync(
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 if (existsSync('dist/cli/main.js')) chmodSync('dist/cli/main.js', 0o755);
 
-// The browser client must not depend on Node: any Node built-in that reaches the bundle
-// fails the build with the importing file named, instead of breaking in a browser later.
-const nodeBuiltins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-const rejectNodeBuiltins = {
-  name: 'reject-node-builtins',
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) => {
-      if (!args.path.startsWith('node:') && !nodeBuiltins.has(args.path)) return undefined;
-      return {
-        errors: [
-          {
-            text: `the browser bundle must not import Node built-in "${args.path}" (imported by ${args.importer})`,
-          },
-        ],
-      };
-    });
-  },
-};
-
-// Members of the client's internal classes and options objects that have no `_` suffix
-// (they are called across modules) but are internal all the same: the browser bundles
-// shorten them too. None of them may name a property of a public type or of the wire
-// format, nor be a key read by name (like the frame types the decoder looks up): both are
-// checked below against the public declarations.
-const INTERNAL_PROPS = [
-  'activity',
-  'attach',
-  'attemptTimeoutMs',
-  'broken',
-  'buffered',
-  'bytes',
-  'cancel',
-  'cancelTimer',
-  'changed',
-  'check',
-  'child',
-  'closed',
-  'dead',
-  'delayMs',
-  'detach',
-  'disposed',
-  'done',
-  'emit',
-  'entry',
-  'fail',
-  'failed',
-  'failures',
-  'flush',
-  'generation',
-  'handles',
-  'heartbeat',
-  'hold',
-  'intervalMs',
-  'latest',
-  'listen',
-  'load',
-  'malformed',
-  'maxDelayMs',
-  'minDelayMs',
-  'nextId',
-  'opened',
-  'payload',
-  'persistWith',
-  'positionOf',
-  'probeDelayMs',
-  'probeFailed',
-  'probeFailures',
-  'promoted',
-  'recall',
-  'received',
-  'rejectAll',
-  'remember',
-  'report',
-  'reset',
-  'restore',
-  'saveDelayMs',
-  'sent',
-  'setDeadline',
-  'settle',
-  'snapshot',
-  'start',
-  'started',
-  'succeeded',
-  'timedOut',
-  'wasOpen',
-];
 // Where the bundles' public surface is declared: the API of lifeline/client and
 // lifeline/shared, what the application injects (WebSocket, fetch, request, storage, page,
 // clock), the frames on the wire and the messages between tabs (which may run other builds).
@@ -176,28 +90,15 @@ const PUBLIC_DECLARATIONS = [
 }
 
 async function bundle(format, outfile, extra = {}) {
-  await build({
-    entryPoints: [CLIENT_ENTRY],
-    outfile,
-    bundle: true,
-    minify: true,
-    define: { LIFELINE_DEV: 'false' },
-    format,
-    platform: 'browser',
-    // es2021 keeps `??=` as written (es2020 would spell each one out); every browser from
-    // 2020 on (Chrome 85, Firefox 79, Safari 14) runs it.
-    target: 'es2021',
-    // Internal members are TypeScript `private` names ending in `_` (never part of the
-    // public API or the wire format) and INTERNAL_PROPS, so they can be shortened.
-    // `#private` fields would be lowered to WeakMaps for es2021, which is larger.
-    mangleProps: new RegExp(`_$|^(${INTERNAL_PROPS.join('|')})$`),
-    // Class fields as plain assignments: no `defineProperty` helper per field.
-    tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
-    legalComments: 'none',
-    logLevel: 'warning',
-    plugins: [rejectNodeBuiltins],
-    ...extra,
-  });
+  await build(
+    browserBundleOptions({
+      entryPoints: [CLIENT_ENTRY],
+      outfile,
+      format,
+      logLevel: 'warning',
+      ...extra,
+    }),
+  );
 }
 
 function sizeOf(file) {
