@@ -31,7 +31,7 @@ export interface PollingNodeOptions {
 
 export class PollingNode {
   readonly store: PollingStore;
-  /** Resolves once the node's first heartbeat is stored. */
+  /** Settles once the node's first heartbeat was tried (a failure is logged). */
   readonly ready: Promise<void>;
   readonly #core: GatewayCore;
   readonly #options: PollingNodeOptions;
@@ -50,7 +50,10 @@ export class PollingNode {
     this.#options = options;
     this.store = options.store;
     this.#scope = new Scope(core.options.clock);
-    this.ready = this.#beat();
+    // A store that fails here fails each open request again (500), not the process.
+    this.ready = this.#beat().catch((error: unknown) => {
+      core.options.logger.error({ err: error }, 'polling store heartbeat failed');
+    });
     this.#schedule();
   }
 

@@ -2,7 +2,11 @@
 // bodies and statuses.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CloseCode } from '../../src/entries/server.js';
+import {
+  CloseCode,
+  createMemoryPollingStore,
+  type PollingStore,
+} from '../../src/entries/server.js';
 import { framesOf, startPolling } from './fixture.js';
 
 test('open answers the welcome and an unguessable session id', async () => {
@@ -67,6 +71,24 @@ test('an unknown session is 410 for GET and POST', async () => {
   assert.equal((await fx.poll('nope')).status, 410);
   assert.equal((await fx.post('nope', [{ type: 'ping' }])).status, 410);
   assert.equal((await fx.request('GET', '/ws/poll?v=1')).status, 410);
+});
+
+test('a failing polling store answers 500 and leaves the gateway running', async () => {
+  const broken = new Error('disk gone');
+  const memory = createMemoryPollingStore();
+  const store: PollingStore = {
+    ...memory,
+    heartbeat: () => Promise.reject(broken),
+    create: () => Promise.reject(broken),
+  };
+  await using fx = await startPolling({ polling: { store } });
+  const hello = JSON.stringify({ type: 'hello', token: await fx.token('alice') });
+  const answer = await fx.request('POST', '/ws/poll/open?v=1', hello);
+  assert.equal(answer.status, 500);
+  assert.deepEqual(answer.body, {
+    error: { code: 'internal_error', message: 'Internal server error.' },
+  });
+  assert.equal((await fx.poll('nope')).status, 410, 'the gateway still answers');
 });
 
 test('a held GET is answered at once when a publish arrives', async () => {
