@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGatewayCore, createSqliteStore, type Connection } from '../src/entries/server.js';
+import { paced } from './paced.js';
 
 const args = process.argv.slice(2);
 const [users = 5_000, rate = 40_000, seconds = 3] = args.slice(0, 3).map(Number);
@@ -44,41 +45,13 @@ for (let u = 0; u < users; u++) {
 while (welcomed < users) await new Promise((resolve) => setTimeout(resolve, 10));
 written = 0;
 
-const TICK_MS = 5;
-const latencies: number[] = [];
-const cpu0 = process.cpuUsage();
-const started = performance.now();
-let sent = 0;
-let pending = 0;
-await new Promise<void>((resolve) => {
-  const tick = (): void => {
-    const elapsed = performance.now() - started;
-    const due = Math.floor((Math.min(elapsed, seconds * 1000) * rate) / 1000);
-    while (sent < due) {
-      const k = sent++;
-      const at = performance.now();
-      pending++;
-      void core
-        .publish({ to: { user: `u${k % users}` }, data: { seq: k, body: 'x'.repeat(60) } })
-        .then(() => {
-          latencies.push(performance.now() - at);
-          if (--pending === 0 && sent >= seconds * rate) resolve();
-        });
-    }
-    if (elapsed < seconds * 1000 || pending > 0) setTimeout(tick, TICK_MS);
-  };
-  tick();
-});
-const cpu = process.cpuUsage(cpu0);
-const wall = performance.now() - started;
-latencies.sort((a, b) => a - b);
-const q = (p: number): string =>
-  (latencies[Math.floor(p * (latencies.length - 1))] ?? 0).toFixed(1);
+const run = await paced(rate, seconds, (k) =>
+  core.publish({ to: { user: `u${k % users}` }, data: { seq: k, body: 'x'.repeat(60) } }),
+);
+const q = run.quantile;
 console.log(
-  `${storeKind}: ${sent} publishes (${written} pushes written) in ${wall.toFixed(0)} ms; ` +
-    `CPU ${((cpu.user + cpu.system) / sent).toFixed(2)} µs/publish ` +
-    `(user ${(cpu.user / sent).toFixed(2)}, system ${(cpu.system / sent).toFixed(2)}); ` +
-    `latency p50 ${q(0.5)} p99 ${q(0.99)} max ${q(1)} ms`,
+  `${storeKind}: ${run.sent} publishes (${written} pushes written) in ${run.wallMs.toFixed(0)} ms; ` +
+    `${run.cpuPer('publish')}; latency p50 ${q(0.5)} p99 ${q(0.99)} max ${q(1)} ms`,
 );
 await core.close();
 await store?.close();
