@@ -5,27 +5,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LifelineClient, PushMessage } from '../../src/entries/client.js';
-import { createWechatClient } from '../../src/entries/wechat.js';
-import { createUniClient } from '../../src/entries/uniapp.js';
-import type {
-  MiniProgramClientOptions,
-  MiniProgramHost,
-} from '../../src/platforms/mini-program.js';
 import { startGateway, testAuthenticate, waitFor } from '../server/fixtures.js';
 import { FakeMiniProgram } from './fake-socket-task.js';
-
-const platforms = [
-  {
-    name: 'wx',
-    create: (wx: MiniProgramHost, options: MiniProgramClientOptions) =>
-      createWechatClient({ ...options, wx }),
-  },
-  {
-    name: 'uni',
-    create: (uni: MiniProgramHost, options: MiniProgramClientOptions) =>
-      createUniClient({ ...options, uni }),
-  },
-] as const;
+import { platforms } from './platforms.js';
 
 const PONG_TIMEOUT_MS = 300;
 

@@ -7,29 +7,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LifelineClient } from '../../src/entries/client.js';
-import { createUniClient } from '../../src/entries/uniapp.js';
-import { createWechatClient } from '../../src/entries/wechat.js';
-import type {
-  MiniProgramClientOptions,
-  MiniProgramHost,
-} from '../../src/platforms/mini-program.js';
+import { platforms } from './platforms.js';
+import type { MiniProgramClientOptions } from '../../src/platforms/mini-program.js';
 import { signHs256 } from '../helpers/jwt.js';
 import { waitFor } from '../helpers/wait.js';
 import { SECRET, collect, openOn, startTransportsE2E, states } from '../polling/e2e-fixture.js';
 import { FakeMiniProgram } from './fake-socket-task.js';
-
-const platforms = [
-  {
-    name: 'wx',
-    create: (wx: MiniProgramHost, options: MiniProgramClientOptions) =>
-      createWechatClient({ ...options, wx }),
-  },
-  {
-    name: 'uni',
-    create: (uni: MiniProgramHost, options: MiniProgramClientOptions) =>
-      createUniClient({ ...options, uni }),
-  },
-] as const;
 
 /** Short waits: the proxy answers at once, so only the policy's own delays count. */
 const FAST: Partial<MiniProgramClientOptions> = {
@@ -64,7 +47,7 @@ for (const platform of platforms) {
 
         client.subscribe('news');
         await waitFor(() =>
-          assert.ok(e2e.gateway.sessions({ user: 'alice' })[0]?.channels.has('news')),
+          assert.ok(e2e.gateway.sessions({ user: 'alice' })[0]?.channels.has('news'), 'subscribed'),
         );
         for (let i = 1; i <= 5; i++) await e2e.publish('alice', i);
         await e2e.gateway.publish({ to: { channel: 'news' }, data: 'news 1' });
