@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type PerMessageDeflateOptions, type RawData } from 'ws';
 import { CloseCode, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '../protocol/index.js';
 import { createGatewayCore, type GatewayCore } from '../server/gateway.js';
+import type { Logger } from '../server/logger.js';
 import type { GatewayCoreOptions } from '../server/options.js';
 import type {
   Connection,
@@ -100,11 +101,23 @@ function rejectUpgrade(socket: Duplex, status: number): void {
 
 function originCheck(
   allowed: GatewayOptions['allowedOrigins'],
+  logger: Logger,
 ): (origin: string | undefined) => boolean {
   if (allowed === undefined) return () => true;
-  if (typeof allowed === 'function') return allowed;
-  const set = new Set(allowed.map((o) => o.toLowerCase()));
-  return (origin) => origin === undefined || set.has(origin.toLowerCase());
+  if (typeof allowed !== 'function') {
+    const set = new Set(allowed.map((o) => o.toLowerCase()));
+    return (origin) => origin === undefined || set.has(origin.toLowerCase());
+  }
+  // The application's predicate: one that throws refuses the origin, for WebSocket and
+  // polling alike.
+  return (origin) => {
+    try {
+      return allowed(origin);
+    } catch (error) {
+      logger.error({ err: error }, 'allowedOrigins threw');
+      return false;
+    }
+  };
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -192,7 +205,7 @@ function onClose(this: TrackedSocket, code: number, reason: Buffer): void {
 export function createGateway(options: GatewayOptions): Gateway {
   const core = createGatewayCore(options);
   const { logger, maxFrameBytes } = core.options;
-  const allowOrigin = originCheck(options.allowedOrigins);
+  const allowOrigin = originCheck(options.allowedOrigins, logger);
   const path = options.path ?? DEFAULT_PATH;
   const wss = new WebSocketServer({
     noServer: true,
@@ -232,14 +245,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (core.closing) return rejectUpgrade(socket, 503);
     const origin = request.headers.origin;
-    let allowed: boolean;
-    try {
-      allowed = allowOrigin(origin);
-    } catch (error) {
-      logger.error({ err: error }, 'allowedOrigins threw');
-      allowed = false;
-    }
-    if (!allowed) {
+    if (!allowOrigin(origin)) {
       logger.info({ origin }, 'upgrade refused: origin not allowed');
       return rejectUpgrade(socket, 403);
     }

@@ -2,6 +2,7 @@
 // bodies and statuses.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { WebSocket } from 'ws';
 import {
   CloseCode,
   createMemoryPollingStore,
@@ -89,6 +90,27 @@ test('a failing polling store answers 500 and leaves the gateway running', async
     error: { code: 'internal_error', message: 'Internal server error.' },
   });
   assert.equal((await fx.poll('nope')).status, 410, 'the gateway still answers');
+});
+
+test('an allowedOrigins predicate that throws refuses the origin on both transports', async () => {
+  await using fx = await startPolling({
+    allowedOrigins: () => {
+      throw new Error('bug in the predicate');
+    },
+  });
+  const headers = { origin: 'https://app.example' };
+  const hello = JSON.stringify({ type: 'hello', token: await fx.token('alice') });
+  const answer = await fx.request('POST', '/ws/poll/open?v=1', hello, { headers });
+  assert.equal(answer.status, 403);
+  const ws = new WebSocket(`${fx.origin.replace('http', 'ws')}/ws`, ['lifeline.v1'], headers);
+  const status = await new Promise<number | undefined>((resolve) => {
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode));
+    ws.once('open', () => resolve(101));
+    ws.once('error', () => resolve(undefined));
+  });
+  ws.terminate();
+  assert.equal(status, 403);
+  assert.equal(fx.gateway.stats().connections, 0);
 });
 
 test('a held GET is answered at once when a publish arrives', async () => {
