@@ -4,7 +4,7 @@
  * on whichever node it reaches (PROTOCOL.md §11.6). Nothing here knows about `node:http`;
  * the adapter in `src/adapters/polling-http.ts` moves requests in and out.
  *
- *   open ──(core closes, idle, overlap, DELETE)──▶ ending ──(last write stored)──▶ gone
+ *   open ──(core closes, idle, overlap, DELETE)──▶ ending ──(last write stored)──▶ done
  *
  * Frames sent in one turn of the event loop are written together, in order, one write at
  * a time. `bufferedAmount` is what waits in the store plus what waits for the next write,
@@ -54,11 +54,13 @@ export class PollingSession implements Connection {
   #scheduled = false;
   /** The running write loop, if any. */
   #writing: Promise<void> | undefined;
-  #ended = false;
-  /** The ending write (with `end`) was stored, or the store refused the session. */
-  #finished = false;
-  /** Forget the session in the store at once once finished (the client left). */
-  #delete = false;
+  /**
+   * `open`; `ending` once closed here, until the ending write is stored; `done` after it
+   * (or after the store refused the session). `forget`: the client left, so the store
+   * drops the session at once instead of keeping its last frames for a `GET`.
+   */
+  #phase: 'open' | 'ending' | 'done' = 'open';
+  #forget = false;
   #idle: Disposer | undefined;
 
   constructor(options: PollingSessionOptions) {
@@ -70,13 +72,13 @@ export class PollingSession implements Connection {
 
   /** The session ended on this node (it may still be writing its last frames). */
   get ended(): boolean {
-    return this.#ended;
+    return this.#phase !== 'open';
   }
 
   // ------------------------------------------------------------ Connection (the core's side)
 
   send(text: string): void {
-    if (this.#ended) return;
+    if (this.#phase !== 'open') return;
     this.#pending.push(text);
     this.#pendingBytes += utf8Length(text);
     this.#schedule();
@@ -103,14 +105,14 @@ export class PollingSession implements Connection {
    * `close` frame for the next `GET`, then tell the core, as a WebSocket close would.
    */
   fail(code: CloseCodeType): void {
-    if (this.#ended) return;
+    if (this.#phase !== 'open') return;
     this.send(encodeServerFrame({ type: 'close', code, reason: CLOSE_REASON[code] }));
     this.#end(code, CLOSE_REASON[code]);
   }
 
   /** The client closed the session on purpose (as WebSocket close 1000): forget it. */
   leave(): void {
-    this.#delete = true;
+    this.#forget = true;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#end(CloseCode.NORMAL, CLOSE_REASON[CloseCode.NORMAL]);
@@ -137,21 +139,21 @@ export class PollingSession implements Connection {
       this.#scheduled = false;
       this.#writing = this.#writeLoop().finally(() => {
         this.#writing = undefined;
-        if (this.#finished) this.#gone();
+        if (this.#phase === 'done') this.#gone();
         // Sent between the loop's last check and now.
-        else if (this.#pending.length > 0 || this.#ended) this.#schedule();
+        else if (this.#pending.length > 0 || this.#phase === 'ending') this.#schedule();
       });
     });
   }
 
   async #writeLoop(): Promise<void> {
     const { store, clock, logger } = this.#options;
-    while (!this.#finished && (this.#pending.length > 0 || this.#ended)) {
+    while (this.#pending.length > 0 || this.#phase === 'ending') {
       const frames = this.#pending;
       const bytes = this.#pendingBytes;
       this.#pending = [];
       this.#pendingBytes = 0;
-      const end = this.#ended;
+      const end = this.#phase === 'ending';
       let stored: number | undefined;
       try {
         stored = await store.write(this.id, frames, bytes, end, clock.now());
@@ -162,19 +164,19 @@ export class PollingSession implements Connection {
       if (stored === undefined) {
         // Gone or ended by another node (it found this node silent): frames written from
         // here would reach nobody. The client resumes on a new session.
-        this.#finished = true;
         this.#end(CloseCode.ABNORMAL, CLOSE_REASON[CloseCode.ABNORMAL]);
+        this.#phase = 'done';
         return;
       }
       this.#storedBytes = stored;
-      if (end) this.#finished = true;
+      if (end) this.#phase = 'done';
       this.#options.wrote(this.id);
     }
   }
 
   #end(code: number, reason: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#phase !== 'open') return;
+    this.#phase = 'ending';
     this.#idle?.();
     this.#idle = undefined;
     this.#schedule();
@@ -185,7 +187,7 @@ export class PollingSession implements Connection {
 
   #gone(): void {
     this.#options.scope.dispose();
-    if (this.#delete) {
+    if (this.#forget) {
       this.#options.store.delete(this.id).catch((error: unknown) => {
         this.#options.logger.error({ err: error, session: this.id }, 'polling store delete failed');
       });
@@ -210,7 +212,7 @@ export class PollingSession implements Connection {
       logger.error({ err: error, session: this.id }, 'polling store read failed');
       due = clock.now() + idleTimeoutMs;
     }
-    if (this.#ended) return;
+    if (this.#phase !== 'open') return;
     const left = due - clock.now();
     if (left <= 0) this.fail(CloseCode.HEARTBEAT_TIMEOUT);
     else this.#armIdle(left);
