@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchConfig } from './config.js';
 import { Worker } from './ipc.js';
-import type { LoadCommands, PeerName, ServerCommands } from './protocol.js';
+import type { ConnectResult, LoadCommands, PeerName, ServerCommands } from './protocol.js';
 
 export type ServerWorker = Worker<ServerCommands>;
 export type LoadWorker = Worker<LoadCommands>;
@@ -66,6 +66,35 @@ export function spawnServer(peer: PeerName, config: BenchConfig, store: string):
     args: ['--store', store, '--auth', config.auth, '--secret', BENCH_SECRET],
     nodeFlags: ['--expose-gc', ...profileFlags(config, peer)],
   });
+}
+
+/**
+ * Open `clients` connections of `peer` from the load generator (subscribed to `channel`
+ * when given); throws when any of them failed.
+ */
+export async function connectClients(
+  load: LoadWorker,
+  config: BenchConfig,
+  target: { readonly peer: PeerName; readonly port: number; readonly clients: number },
+  channel?: string,
+): Promise<ConnectResult> {
+  const timeoutMs = 30_000 + target.clients * 10;
+  const c = await load.call(
+    'connect',
+    {
+      ...target,
+      concurrency: config.concurrency,
+      ...(channel === undefined ? {} : { channel }),
+      auth: config.auth,
+      secret: BENCH_SECRET,
+      timeoutMs,
+    },
+    timeoutMs + 10_000,
+  );
+  if (c.failed > 0) {
+    throw new Error(`${c.failed} of ${target.clients} clients failed: ${c.firstError ?? ''}`);
+  }
+  return c;
 }
 
 export function spawnLoad(peer: PeerName, config: BenchConfig): LoadWorker {

@@ -4,7 +4,7 @@
  * flight and counts deliveries at the clients. (b) Fixed rate: latency from the publish
  * call to the application callback.
  */
-import { BENCH_SECRET, sleep, waitFor, withPeer, type PeerRun } from '../orchestra.js';
+import { sleep, waitFor, withPeer, type PeerRun, connectClients } from '../orchestra.js';
 import { CHANNEL } from '../protocol.js';
 import { newTable, type Sample, type Table } from '../report.js';
 import { hostCpu } from '../stats.js';
@@ -151,23 +151,7 @@ export async function broadcast(ctx: Context): Promise<Table[]> {
     );
     await alternate(ctx, [max, fixed], (peer) =>
       withPeer(peer, config, `broadcast-${n}`, async (run) => {
-        const timeoutMs = 30_000 + n * 10;
-        const c = await run.load.call(
-          'connect',
-          {
-            peer,
-            port: run.port,
-            clients: n,
-            concurrency: config.concurrency,
-            channel: CHANNEL,
-            auth: config.auth,
-            secret: BENCH_SECRET,
-            timeoutMs,
-          },
-          timeoutMs + 10_000,
-        );
-        if (c.failed > 0)
-          throw new Error(`${c.failed} of ${n} clients failed: ${c.firstError ?? ''}`);
+        await connectClients(run.load, config, { peer, port: run.port, clients: n }, CHANNEL);
         await waitFor(
           'every subscription on the server',
           async () => (await run.server.call('count', { channel: CHANNEL })) === n,

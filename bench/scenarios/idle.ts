@@ -3,7 +3,7 @@
  * connection after GC (minus the baseline before any connection), connect rate, and the
  * CPU both sides spent connecting.
  */
-import { BENCH_SECRET, sleep, waitFor, withPeer } from '../orchestra.js';
+import { sleep, waitFor, withPeer, connectClients } from '../orchestra.js';
 import { newTable, type Table } from '../report.js';
 import { alternate, type Context } from './context.js';
 
@@ -37,23 +37,7 @@ export async function idle(ctx: Context): Promise<Table[]> {
     withPeer(peer, config, 'idle', async ({ server, load, port }) => {
       await sleep(SETTLE_MS);
       const base = await server.call('stats', { gc: true });
-      const timeoutMs = 30_000 + n * 10;
-      const connect = await load.call(
-        'connect',
-        {
-          peer,
-          port,
-          clients: n,
-          concurrency: config.concurrency,
-          auth: config.auth,
-          secret: BENCH_SECRET,
-          timeoutMs,
-        },
-        timeoutMs + 10_000,
-      );
-      if (connect.failed > 0) {
-        throw new Error(`${connect.failed} of ${n} clients failed: ${connect.firstError ?? ''}`);
-      }
+      const connect = await connectClients(load, config, { peer, port, clients: n });
       await waitFor(
         'every connection on the server',
         async () => (await server.call('count', {})) === n,

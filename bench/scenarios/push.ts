@@ -3,7 +3,7 @@
  * target rates. Achieved rate, latency, and a loss check: every client must deliver
  * every message sent to its user exactly once, in order.
  */
-import { BENCH_SECRET, sleep, waitFor, withPeer, type PeerRun } from '../orchestra.js';
+import { sleep, waitFor, withPeer, type PeerRun, connectClients } from '../orchestra.js';
 import { newTable, type Sample, type Table } from '../report.js';
 import { hostCpu } from '../stats.js';
 import { alternate, type Context } from './context.js';
@@ -97,22 +97,7 @@ export async function push(ctx: Context): Promise<Table[]> {
   });
   await alternate(ctx, tables, (peer) =>
     withPeer(peer, config, 'push', async (run) => {
-      const timeoutMs = 30_000 + users * 10;
-      const c = await run.load.call(
-        'connect',
-        {
-          peer,
-          port: run.port,
-          clients: users,
-          concurrency: config.concurrency,
-          auth: config.auth,
-          secret: BENCH_SECRET,
-          timeoutMs,
-        },
-        timeoutMs + 10_000,
-      );
-      if (c.failed > 0)
-        throw new Error(`${c.failed} of ${users} clients failed: ${c.firstError ?? ''}`);
+      await connectClients(run.load, config, { peer, port: run.port, clients: users });
       await waitFor(
         'every user on the server',
         async () => (await run.server.call('count', {})) === users,

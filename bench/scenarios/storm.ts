@@ -6,7 +6,7 @@
  * log, has every missed message), the replacement's CPU meanwhile, listen-queue overflows.
  */
 import { readFileSync } from 'node:fs';
-import { BENCH_SECRET, sleep, spawnLoad, spawnServer, storeFor, waitFor } from '../orchestra.js';
+import { sleep, spawnLoad, spawnServer, storeFor, waitFor, connectClients } from '../orchestra.js';
 import { now, type PeerName } from '../protocol.js';
 import { newTable, type Sample, type Table } from '../report.js';
 import { alternate, type Context } from './context.js';
@@ -41,21 +41,7 @@ async function stormOnce(
   try {
     const description = await first.call('describe', {}, 20_000);
     const { port } = await first.call('listen', { port: 0 });
-    const timeoutMs = 30_000 + n * 10;
-    const c = await load.call(
-      'connect',
-      {
-        peer,
-        port,
-        clients: n,
-        concurrency: config.concurrency,
-        auth: config.auth,
-        secret: BENCH_SECRET,
-        timeoutMs,
-      },
-      timeoutMs + 10_000,
-    );
-    if (c.failed > 0) throw new Error(`${c.failed} of ${n} clients failed: ${c.firstError ?? ''}`);
+    await connectClients(load, config, { peer, port, clients: n });
     await waitFor(
       'every client on the server',
       async () => (await first.call('count', {})) === n,
