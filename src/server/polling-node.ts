@@ -208,7 +208,8 @@ export class PollingNode {
     try {
       const now = this.#core.options.clock.now();
       if (now - this.#lastBeat >= this.#options.nodeTimeoutMs / 4) await this.#beat();
-      await this.#drainForwarded();
+      // Nothing is forwarded to a node that owns no session: no query on an idle gateway.
+      if (this.#owned.size > 0) await this.#drainForwarded();
       for (const [id, wake] of this.#held) if (!this.#owned.has(id)) wake();
     } catch (error) {
       this.#core.options.logger.error({ err: error }, 'polling store check failed');
