@@ -18,7 +18,8 @@ export type AckSender = (positions: readonly StreamPosition[]) => boolean;
 export class AckBatcher {
   private readonly scope_: Scope;
   private readonly send_: AckSender;
-  private pending_ = new Map<string, StreamPosition>();
+  /** Copies owned here: updated in place while pending, handed out by `flush`. */
+  private pending_ = new Map<string, { stream: string; epoch: string; offset: number }>();
   private timer_: Disposer | null = null;
   /** The delay the running timer was armed with. */
   private timerMs_ = 0;
@@ -30,7 +31,14 @@ export class AckBatcher {
 
   /** Acknowledge `position` (and everything before it in its stream) within `delayMs`. */
   add(position: StreamPosition, delayMs: number): void {
-    this.pending_.set(position.stream, position);
+    const { stream, epoch, offset } = position;
+    const pending = this.pending_.get(stream);
+    // No allocation per message: a pending position is moved forward in place.
+    if (pending === undefined) this.pending_.set(stream, { stream, epoch, offset });
+    else {
+      pending.epoch = epoch;
+      pending.offset = offset;
+    }
     if (this.timer_ !== null) {
       // A shorter delay re-arms the timer; what was pending leaves with it (a longer
       // window may so run over by at most this delay).

@@ -181,10 +181,9 @@ export class Delivery {
    */
   private record_(messages: readonly PushMessage[]): void {
     for (const m of messages) {
-      const position = { stream: m.stream, epoch: m.epoch, offset: m.offset };
-      this.delivered.set(position);
+      this.delivered.set(m);
       this.acks_.add(
-        position,
+        m,
         m.stream.startsWith(CHANNEL_STREAM_PREFIX)
           ? this.options_.channelAckDelayMs
           : this.options_.ackDelayMs,

@@ -6,27 +6,41 @@
  */
 import { MAX_POSITIONS, type StreamPosition } from '../protocol/index.js';
 
+/** A stream's entry: updated in place as the stream advances, never handed out. */
+interface Entry {
+  stream: string;
+  epoch: string;
+  offset: number;
+}
+
 export class Positions {
   // Map order = least recently advanced first, so trimming keeps the freshest streams.
-  private last_ = new Map<string, StreamPosition>();
+  private last_ = new Map<string, Entry>();
   /** The stream set last: already at the end of the order, so no move is needed. */
   private newest_: string | undefined;
 
+  /**
+   * The stream's position. Read it at once: it is the live entry, which the next `set`
+   * of the stream overwrites (no object is allocated per pushed message).
+   */
   of(stream: string): StreamPosition | undefined {
     return this.last_.get(stream);
   }
 
   /** Record `position` as the stream's newest. */
   set(position: StreamPosition): void {
+    const { stream, epoch, offset } = position;
     // Moving a key to the end of a Map costs a delete and an insert: skip it for the
     // stream that is already newest, the common case of a busy stream.
-    if (this.newest_ !== position.stream) this.last_.delete(position.stream);
-    this.newest_ = position.stream;
-    this.last_.set(position.stream, {
-      stream: position.stream,
-      epoch: position.epoch,
-      offset: position.offset,
-    });
+    if (this.newest_ === stream) {
+      const entry = this.last_.get(stream) as Entry;
+      entry.epoch = epoch;
+      entry.offset = offset;
+      return;
+    }
+    this.last_.delete(stream);
+    this.newest_ = stream;
+    this.last_.set(stream, { stream, epoch, offset });
   }
 
   /** Move a stream to `position` (even backwards, after a resync), or forget it. */
@@ -37,9 +51,9 @@ export class Positions {
     } else this.set(position);
   }
 
-  /** The freshest positions, newest last, at most `max`. */
+  /** Copies of the freshest positions, newest last, at most `max`. */
   latest(max = MAX_POSITIONS): StreamPosition[] {
     const all = [...this.last_.values()];
-    return all.slice(Math.max(0, all.length - max));
+    return all.slice(Math.max(0, all.length - max)).map((p) => ({ ...p }));
   }
 }
