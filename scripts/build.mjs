@@ -6,6 +6,8 @@
 //   dist/browser/lifeline.dev.js        ESM, readable, with development messages and checks
 //   dist/browser/lifeline-shared.js     ESM, minified: lifeline/shared (tabs sharing a connection)
 //   dist/browser/size.json              { bytes, gzipBytes } of lifeline.js (minified, gzip -9)
+//   dist/miniprogram/index.js           CommonJS, minified, ES2017: lifeline/wechat for native
+//                                       WeChat projects (the `miniprogram` field of package.json)
 //
 // The minified bundles are production builds: `LIFELINE_DEV` is defined as false, which
 // drops long error messages and the self-checks of outgoing frames (see src/env/dev.ts).
@@ -27,6 +29,7 @@ import { INTERNAL_PROPS, browserBundleOptions } from './browser-bundle.mjs';
 
 const CLIENT_ENTRY = 'src/entries/client.ts';
 const BROWSER_DIR = 'dist/browser';
+const MINIPROGRAM_DIR = 'dist/miniprogram';
 
 rmSync('dist', { recursive: true, force: true });
 const tsc = spawnSync(
@@ -111,6 +114,10 @@ if (!existsSync(CLIENT_ENTRY)) {
   process.exit(1);
 }
 mkdirSync(BROWSER_DIR, { recursive: true });
+mkdirSync(MINIPROGRAM_DIR, { recursive: true });
+writeFileSync(`${MINIPROGRAM_DIR}/index.d.ts`, "export * from '../entries/wechat.js';\n");
+// This package is `"type": "module"`; the mini-program build is CommonJS wherever it is loaded.
+writeFileSync(`${MINIPROGRAM_DIR}/package.json`, '{ "type": "commonjs" }\n');
 try {
   await bundle('esm', `${BROWSER_DIR}/lifeline.js`);
   await bundle('iife', `${BROWSER_DIR}/lifeline.iife.min.js`, { globalName: 'Lifeline' });
@@ -120,6 +127,16 @@ try {
   await bundle('esm', `${BROWSER_DIR}/lifeline.dev.js`, {
     minify: false,
     define: { LIFELINE_DEV: 'true' },
+  });
+  // WeChat's "Build npm" copies the directory named by package.json's `miniprogram` field
+  // into miniprogram_npm/ and resolves `require('lifeline')` to its index.js: CommonJS,
+  // dependencies inlined (there are none), syntax every supported base library runs.
+  // Only `_`-suffixed names are shortened here: INTERNAL_PROPS holds `fail`, which the
+  // platform's own APIs (the callbacks of wx.request and wx.connectSocket) read by name.
+  await bundle('cjs', `${MINIPROGRAM_DIR}/index.js`, {
+    entryPoints: ['src/entries/wechat.ts'],
+    target: 'es2017',
+    mangleProps: /_$/,
   });
 } catch {
   // esbuild has already printed the errors.

@@ -22,7 +22,7 @@ for (const platform of platforms) {
         },
       });
       const { gateway } = fixture;
-      const fake = new FakeMiniProgram({ kind: platform.name, backend: 'ws' });
+      const fake = new FakeMiniProgram({ kind: platform.kind, backend: 'ws' });
       const client: LifelineClient = platform.create(fake.api(), {
         url: fixture.url,
         token: 'u:alice',

@@ -23,10 +23,10 @@ const FAST: Partial<MiniProgramClientOptions> = {
 };
 
 for (const platform of platforms) {
-  describe(`${platform.name}: polling over ${platform.name}.request`, () => {
+  describe(`${platform.name}: polling over ${platform.kind}.request`, () => {
     it('falls back when WebSocket is refused, loses nothing, and comes back to WebSocket', async () => {
       await using e2e = await startTransportsE2E('refuse');
-      const fake = new FakeMiniProgram({ kind: platform.name, backend: 'ws', http: true });
+      const fake = new FakeMiniProgram({ kind: platform.kind, backend: 'ws', http: true });
       const client: LifelineClient = platform.create(fake.api(), {
         url: e2e.url,
         token: () => signHs256(SECRET, { sub: 'alice' }),
@@ -100,7 +100,7 @@ for (const platform of platforms) {
     it("'immediate' delivers the first message over polling, without a WebSocket timeout", async () => {
       // Upgrades are swallowed and the WebSocket timeouts are a minute: only polling delivers.
       await using e2e = await startTransportsE2E('drop');
-      const fake = new FakeMiniProgram({ kind: platform.name, backend: 'ws', http: true });
+      const fake = new FakeMiniProgram({ kind: platform.kind, backend: 'ws', http: true });
       const client = platform.create(fake.api(), {
         url: e2e.url,
         token: () => signHs256(SECRET, { sub: 'bob' }),
@@ -127,7 +127,7 @@ for (const platform of platforms) {
 
     it('stays on WebSocket only when the runtime has no request, or transports says so', async () => {
       await using e2e = await startTransportsE2E('refuse');
-      const fake = new FakeMiniProgram({ kind: platform.name, backend: 'ws', http: true });
+      const fake = new FakeMiniProgram({ kind: platform.kind, backend: 'ws', http: true });
       for (const [api, options] of [
         [fake.api({ without: ['request'] }), {}],
         [fake.api(), { transports: ['websocket'] as const }],
