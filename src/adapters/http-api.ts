@@ -89,6 +89,8 @@ export interface PresenceSession {
   readonly device: string | undefined;
   readonly connectedAt: number;
   readonly transport: 'websocket' | 'polling';
+  /** The channels the session is subscribed to, sorted. */
+  readonly channels: readonly string[];
 }
 
 /** Create the HTTP API handler for a gateway. Throws `InvalidOptionError` for bad options. */
@@ -206,6 +208,7 @@ export function createHttpApi(gateway: HttpApiGateway, options: HttpApiOptions):
         device: s.device,
         connectedAt: s.connectedAt,
         transport: s.transport,
+        channels: [...s.channels].sort(),
       }));
     sendJson(res, 200, { user, ...(tenant === undefined ? {} : { tenant }), sessions });
   }

@@ -4,16 +4,35 @@
  * them, and when the leader's tab closes the other takes over and resumes — every message
  * once, none lost: one that arrived as the leader closed, one published while no tab held
  * the connection. The same when the leader's renderer crashes (Chrome DevTools Protocol
- * `Page.crash`): no goodbye, only the lock the browser releases.
+ * `Page.crash`): no goodbye, only the lock the browser releases. And when a follower's
+ * renderer crashes, the leader lets go of its channels (it asks `navigator.locks.query()`).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import type { LifelineClient } from '../../src/entries/client.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { assertBuilt, startCli } from '../helpers/cli.js';
 import { openShareTab, routeSharePage, SHARED_BUNDLE } from '../helpers/share-page.js';
 import { waitFor } from '../helpers/wait.js';
 
 const API_KEY = 'share-test-api-key';
+
+/** The channels of alice's sessions, from the gateway's presence API. */
+async function channels(url: string): Promise<string[]> {
+  const res = await fetch(`${url}/api/presence/alice`, {
+    headers: { authorization: `Bearer ${API_KEY}` },
+  });
+  const body = (await res.json()) as { sessions: { channels: string[] }[] };
+  return body.sessions.flatMap((s) => s.channels);
+}
+
+async function crash(context: BrowserContext, page: Page): Promise<void> {
+  const crashed = new Promise((resolve) => page.once('crash', resolve));
+  const cdp = await context.newCDPSession(page);
+  void cdp.send('Page.crash').catch(() => {}); // the session dies with the page
+  await crashed;
+}
 
 async function publish(url: string, data: unknown): Promise<void> {
   const res = await fetch(`${url}/api/publish`, {
@@ -75,15 +94,37 @@ describe('shareConnection in a browser', () => {
       await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3]));
 
       // No pagehide, no goodbye: the browser releases the dead tab's lock.
-      const crashed = new Promise((resolve) => leader.page.once('crash', resolve));
-      const cdp = await context.newCDPSession(leader.page);
-      void cdp.send('Page.crash').catch(() => {}); // the session dies with the page
-      await crashed;
+      await crash(context, leader.page);
       await publish(cli.url, { n: 4 });
       await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3, 4]), {
         timeoutMs: 15_000,
       });
       assert.equal(follower.sockets(), 1, 'the follower took the connection over');
+    });
+  });
+
+  it('lets go of the channels of a follower whose renderer crashed', async () => {
+    await using browser = await launchBrowser();
+    await using cli = await startCli(['serve', '--dev', '--port', '0'], {
+      env: { LIFELINE_API_KEY: API_KEY },
+    });
+    const { context } = browser;
+    await browser.screenshotOnFailure('share-follower-crash', async () => {
+      await routeSharePage(context, cli.url);
+      const leader = await openShareTab(context, cli.url, 'alice', browser.page);
+      const follower = await openShareTab(context, cli.url, 'alice');
+      await follower.page.evaluate(() => {
+        const share = (globalThis as unknown as { shareTest: { client: LifelineClient } })
+          .shareTest;
+        share.client.subscribe('follower-news');
+      });
+      await waitFor(async () => assert.deepEqual(await channels(cli.url), ['follower-news']));
+
+      await crash(context, follower.page);
+      await waitFor(async () => assert.deepEqual(await channels(cli.url), []), {
+        timeoutMs: 15_000,
+      });
+      assert.equal(leader.sockets(), 1, 'the leader kept its connection');
     });
   });
 });

@@ -16,6 +16,9 @@ interface Tab {
   readonly messages: PushMessage[];
 }
 
+/** How long tabs wait for confirmations, and how often a leader looks for dead tabs. */
+const CONFIRM_TIMEOUT_MS = 200;
+
 /** A page lifecycle the test drives. */
 class FakePage implements PageLifecycle {
   private listener_: ((event: PageEvent) => void) | null = null;
@@ -38,6 +41,7 @@ function openTab(
   page?: FakePage,
 ): Tab {
   const client = createClient({
+    shareConfirmTimeoutMs: CONFIRM_TIMEOUT_MS,
     ...(page === undefined ? {} : { page }),
     url: e2e.url,
     token: () => e2e.token('alice'),
@@ -273,6 +277,26 @@ describe('shareConnection', () => {
       news().filter((d) => d !== 'first'),
       ['while a dies', 'after'],
     );
+  });
+
+  it('lets go of the channels of a follower that crashed, not of one that is frozen', async () => {
+    await using e2e = await startE2E();
+    await using tabs = await openTabs(e2e, ['a', 'b', 'c']);
+    const { hub } = tabs;
+    const [, b, c] = tabs.tabs as [Tab, Tab, Tab];
+    b.client.subscribe('crashing');
+    c.client.subscribe('frozen');
+    const channels = (): string[] => [...(e2e.gateway().sessions()[0]?.channels ?? [])].sort();
+    await waitFor(() => assert.deepEqual(channels(), ['crashing', 'frozen'], 'subscribed'));
+
+    // Frozen: nothing it posts arrives, but its presence lock is held.
+    hub.hold('c');
+    // Crashed: no goodbye, and the browser releases its locks.
+    hub.kill('b');
+    await waitFor(() => assert.deepEqual(channels(), ['frozen'], 'the crashed tab let go'));
+    await new Promise((resolve) => setTimeout(resolve, CONFIRM_TIMEOUT_MS * 3));
+    assert.deepEqual(channels(), ['frozen'], 'the frozen tab keeps its channel');
+    await b.client.close();
   });
 
   it('leaves while the page is in the back/forward cache, and joins again when it is back', async () => {

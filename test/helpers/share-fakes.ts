@@ -86,6 +86,13 @@ export class TabHub {
           });
           this.grant_(name);
         }),
+      // Like the browser's: every lock of the origin, whichever tab holds it.
+      query: () =>
+        Promise.resolve({
+          held: [...this.locks_]
+            .filter(([, lock]) => lock.holder !== null)
+            .map(([name]) => ({ name })),
+        }),
     };
   }
 

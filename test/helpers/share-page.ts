@@ -40,6 +40,8 @@ const PAGE = `<!doctype html>
     url: 'ws://' + location.host + config.path,
     token,
     shareConnection: true,
+    // How often the leader looks for tabs that died (a crashed follower's channels).
+    shareConfirmTimeoutMs: 3000,
     storage: localStorage,
     maxReconnectDelayMs: 1000,
   });

@@ -197,7 +197,14 @@ describe('HTTP API', () => {
   it('GET /api/presence/:user lists the live sessions of a user', async () => {
     await using api = await startApi();
     const headers = { authorization: `Bearer ${API_KEY}` };
-    await using _alice = await helloRaw(api.wsUrl, await api.token('alice'));
+    await using alice = await helloRaw(api.wsUrl, await api.token('alice'));
+    for (const [id, channel] of [
+      ['s1', 'sports'],
+      ['s2', 'news'],
+    ] as const) {
+      alice.send({ type: 'subscribe', id, channel });
+      await alice.nextOf('reply');
+    }
     const res = await fetchJson(`${api.url}/api/presence/alice`, { headers });
     assert.equal(res.status, 200);
     const body = res.body as { user: string; sessions: Record<string, unknown>[] };
@@ -207,6 +214,7 @@ describe('HTTP API', () => {
     assert.equal(typeof session?.['id'], 'string');
     assert.equal(typeof session?.['connectedAt'], 'number');
     assert.equal(session?.['transport'], 'websocket');
+    assert.deepEqual(session?.['channels'], ['news', 'sports']);
 
     const nobody = await fetchJson(`${api.url}/api/presence/carol`, { headers });
     assert.deepEqual((nobody.body as { sessions: unknown[] }).sessions, []);

@@ -18,6 +18,11 @@ export interface LockManagerLike {
     options: { signal?: AbortSignal },
     callback: (lock: unknown) => Promise<void>,
   ): Promise<void>;
+  /**
+   * The locks held and waited for. Optional: without it, the leader cannot tell a tab that
+   * crashed from one that is frozen, and keeps what it holds for either until it hands over.
+   */
+  query?(): Promise<{ readonly held?: readonly { readonly name?: string }[] }>;
 }
 
 /** One end of a BroadcastChannel: other ends of the same name get what it posts. */

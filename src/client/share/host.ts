@@ -35,6 +35,11 @@ export interface HostOptions {
   readonly saveDelayMs: number;
   /** To every tab: the channel, and this tab's own view. */
   readonly post: (message: FromLeader) => void;
+  /**
+   * The tabs still alive (holding their presence lock, see presence.ts), asked every
+   * `confirmTimeoutMs`; undefined where the browser cannot tell, which stops asking.
+   */
+  readonly present: () => Promise<ReadonlySet<string> | undefined>;
 }
 
 type Call = Extract<ToLeader, { t: 'call' }>;
@@ -48,12 +53,17 @@ export class LeaderHost {
   private readonly subscriptions_ = new Map<string, Map<string, Subscription>>();
   /** `tab rid` of calls under way: a call re-sent to the same leader runs once. */
   private readonly running_ = new Set<string>();
+  /** Tabs that said hello, each with the number of its latest hello. */
+  private readonly tabs_ = new Map<string, number>();
+  private hellos_ = 0;
+  private readonly scope_: Scope;
   private readonly detach_: (() => void)[] = [];
   private seq_ = 0;
   private resigned_ = false;
 
   constructor(scope: Scope, options: HostOptions) {
     this.options_ = options;
+    this.scope_ = scope;
     this.gate_ = new CheckpointGate(scope, {
       positionsKey: options.positionsKey,
       storage: options.storage,
@@ -94,12 +104,14 @@ export class LeaderHost {
     this.client_.connect().catch(() => {
       // The state events carry the outcome to every tab.
     });
+    this.sweep_();
   }
 
   receive(message: ToLeader): void {
     if (this.resigned_) return;
     switch (message.t) {
       case 'hello':
+        this.tabs_.set(message.tab, ++this.hellos_);
         this.gate_.join(message.tab, this.seq_);
         this.post_({
           t: 'welcome',
@@ -125,6 +137,7 @@ export class LeaderHost {
         else this.client_.checkLiveness();
         return;
       case 'bye':
+        this.tabs_.delete(message.tab);
         this.gate_.leave(message.tab);
         for (const subscription of this.subscriptions_.get(message.tab)?.values() ?? [])
           void subscription.unsubscribe().catch(() => {});
@@ -144,6 +157,30 @@ export class LeaderHost {
     // Closing saves positions one last time, through the gate: only confirmed ones land.
     await this.client_.close();
     this.gate_.dispose();
+  }
+
+  /**
+   * Every `confirmTimeoutMs`, a tab whose presence lock is gone (closed or crashed without
+   * a goodbye) is treated as if it had said goodbye. Only tabs known before the question
+   * was asked, and not greeted again since: a tab that joins meanwhile is not in the answer.
+   */
+  private sweep_(): void {
+    this.scope_.setTimeout(() => {
+      const known = new Map(this.tabs_);
+      this.options_.present().then(
+        (alive) => {
+          if (this.resigned_ || alive === undefined) return;
+          for (const [tab, hello] of known) {
+            if (tab !== this.options_.tab && !alive.has(tab) && this.tabs_.get(tab) === hello)
+              this.receive({ t: 'bye', tab });
+          }
+          this.sweep_();
+        },
+        () => {
+          if (!this.resigned_) this.sweep_();
+        },
+      );
+    }, this.options_.confirmTimeoutMs);
   }
 
   private call_(call: Call): void {

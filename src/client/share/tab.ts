@@ -52,6 +52,7 @@ import { TabEvents } from './events.js';
 import type { CheckpointMemory } from './gate.js';
 import { LeaderHost } from './host.js';
 import { shareName } from './key.js';
+import { holdPresence, presentTabs } from './presence.js';
 import {
   asShareMessage,
   decodeError,
@@ -116,6 +117,9 @@ export class SharedTab implements LifelineClient {
   /** Owns the leader's timers while this tab leads. */
   private hostScope_: Scope | null = null;
   private releaseLock_: (() => void) | null = null;
+  private releasePresence_: (() => void) | null = null;
+  /** The share's name (the lead lock's), once known. */
+  private share_ = '';
   private abortLock_: AbortController | null = null;
   private leader_: string | null = null;
   private readonly retired_ = new Set<string>();
@@ -243,17 +247,24 @@ export class SharedTab implements LifelineClient {
         const channel = new this.setup_.BroadcastChannel(name);
         channel.addEventListener('message', (event) => this.received_(event.data));
         this.channel_ = channel;
+        this.share_ = name;
         const abort = new AbortController();
         this.abortLock_ = abort;
-        this.setup_.locks
-          .request(name, { signal: abort.signal }, () => this.lead_(life))
-          .catch((cause: unknown) => {
-            if (life === this.life_)
-              this.failed_(new ConnectFailedError('Could not wait for the lead.', { cause }));
-          });
-        this.post_({ t: 'hello', tab: this.id_ });
-        for (const ch of this.channels_.keys())
-          this.post_({ t: 'sub', tab: this.id_, channel: ch });
+        const { locks } = this.setup_;
+        const lost = (cause: unknown): void => {
+          if (life === this.life_)
+            this.failed_(new ConnectFailedError('Could not wait for the lead.', { cause }));
+        };
+        // Present before the first hello: a leader that knows this tab can ask the
+        // browser whether it still lives.
+        holdPresence(locks, name, this.id_, abort.signal).then((release) => {
+          if (life !== this.life_) return release();
+          this.releasePresence_ = release;
+          locks.request(name, { signal: abort.signal }, () => this.lead_(life)).catch(lost);
+          this.post_({ t: 'hello', tab: this.id_ });
+          for (const ch of this.channels_.keys())
+            this.post_({ t: 'sub', tab: this.id_, channel: ch });
+        }, lost);
       },
       (cause: unknown) => {
         if (life !== this.life_) return;
@@ -283,9 +294,11 @@ export class SharedTab implements LifelineClient {
     const hostScope = this.hostScope_;
     const release = this.releaseLock_;
     const channel = this.channel_;
+    const presence = this.releasePresence_;
     this.host_ = null;
     this.hostScope_ = null;
     this.releaseLock_ = null;
+    this.releasePresence_ = null;
     this.channel_ = null;
     this.leader_ = null;
     this.abortLock_?.abort();
@@ -296,6 +309,7 @@ export class SharedTab implements LifelineClient {
       } finally {
         hostScope?.dispose();
         release?.();
+        presence?.();
         channel?.close();
       }
     })();
@@ -333,6 +347,7 @@ export class SharedTab implements LifelineClient {
         confirmTimeoutMs: s.confirmTimeoutMs,
         saveDelayMs: s.saveDelayMs,
         post: (message) => this.broadcast_(message),
+        present: () => presentTabs(s.locks, this.share_),
       });
       this.broadcast_({ t: 'lead', leader: this.id_ });
       this.host_.start();
