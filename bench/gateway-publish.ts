@@ -6,11 +6,25 @@
  * everything a push costs the server except the socket write itself.
  * `node --import tsx bench/gateway-publish.ts [users] [rate] [seconds] [sqlite|memory]`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGatewayCore, createSqliteStore, type Connection } from '../src/entries/server.js';
 import { paced } from './paced.js';
+
+/**
+ * CPU time of the event loop's thread alone, in µs, from /proc (Linux; `undefined`
+ * elsewhere): the SQLite store's writer and checkpoint threads are not in it. 10 ms steps.
+ */
+function loopCpuUs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
 
 const args = process.argv.slice(2);
 const [users = 5_000, rate = 40_000, seconds = 3] = args.slice(0, 3).map(Number);
@@ -45,13 +59,19 @@ for (let u = 0; u < users; u++) {
 while (welcomed < users) await new Promise((resolve) => setTimeout(resolve, 10));
 written = 0;
 
+const loop0 = loopCpuUs();
 const run = await paced(rate, seconds, (k) =>
   core.publish({ to: { user: `u${k % users}` }, data: { seq: k, body: 'x'.repeat(60) } }),
 );
 const q = run.quantile;
+const loop1 = loopCpuUs();
+const loop =
+  loop0 === undefined || loop1 === undefined
+    ? ''
+    : `, event loop thread ${((loop1 - loop0) / run.sent).toFixed(2)} µs/publish`;
 console.log(
   `${storeKind}: ${run.sent} publishes (${written} pushes written) in ${run.wallMs.toFixed(0)} ms; ` +
-    `${run.cpuPer('publish')}; latency p50 ${q(0.5)} p99 ${q(0.99)} max ${q(1)} ms`,
+    `${run.cpuPer('publish')}${loop}; latency p50 ${q(0.5)} p99 ${q(0.99)} max ${q(1)} ms`,
 );
 await core.close();
 await store?.close();
