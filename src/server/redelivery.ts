@@ -45,6 +45,11 @@ import { expired } from './store-views.js';
 /** Messages read from the log per round trip while redelivering. */
 export const REDELIVERY_BATCH = 256;
 
+/** Fewest `end` calls between two sweeps of idle streams. */
+const SWEEP_EVERY_MIN = 4_096;
+/** In-flight count of a stream marked by a sweep: idle, deleted by the next one. */
+const STALE = -1;
+
 interface HeldPush {
   readonly epoch: string;
   readonly offset: number;
@@ -79,8 +84,15 @@ export class Redelivery {
   readonly #holds = new Map<string, Hold>();
   /** Holds waiting for a stream's publishes in flight, by stream. */
   readonly #waiting = new Map<string, Set<Hold>>();
-  /** User streams with publishes between `begin` and `end`, and how many. */
+  /**
+   * User streams with publishes between `begin` and `end`, and how many. A stream whose
+   * count fell to 0 keeps its entry for a while (deleting and re-adding a busy inbox's key
+   * on every publish made the map rehash): a sweep marks entries at 0 as {@link STALE},
+   * and the next sweep deletes those still marked, that is, not published to in between.
+   */
   readonly #inFlight = new Map<string, number>();
+  /** `end` calls until the next sweep. */
+  #untilSweep = SWEEP_EVERY_MIN;
 
   constructor(deps: RedeliveryDeps) {
     this.#deps = deps;
@@ -93,21 +105,31 @@ export class Redelivery {
 
   /** A publish to these user streams is about to append. */
   begin(streams: readonly string[]): void {
-    for (const s of streams) this.#inFlight.set(s, (this.#inFlight.get(s) ?? 0) + 1);
+    const inFlight = this.#inFlight;
+    for (const s of streams) inFlight.set(s, Math.max(inFlight.get(s) ?? 0, 0) + 1);
   }
 
   /** That publish fanned out (or failed). */
   end(streams: readonly string[]): void {
+    const inFlight = this.#inFlight;
     for (const s of streams) {
-      const count = (this.#inFlight.get(s) ?? 1) - 1;
-      if (count > 0) {
-        this.#inFlight.set(s, count);
-        continue;
-      }
-      this.#inFlight.delete(s);
+      const count = Math.max((inFlight.get(s) ?? 1) - 1, 0);
+      inFlight.set(s, count);
+      if (count > 0) continue;
       const waiting = this.#waiting.get(s);
       if (waiting !== undefined) for (const hold of [...waiting]) hold.wake?.();
     }
+    // Amortized: a sweep visits every entry once per that many calls.
+    if (--this.#untilSweep <= 0) this.#sweep();
+  }
+
+  #sweep(): void {
+    const inFlight = this.#inFlight;
+    for (const [s, count] of inFlight) {
+      if (count === STALE) inFlight.delete(s);
+      else if (count === 0) inFlight.set(s, STALE);
+    }
+    this.#untilSweep = Math.max(SWEEP_EVERY_MIN, inFlight.size);
   }
 
   /** Fan-out: keep this push for `session` if its redelivery is in progress. */
@@ -194,7 +216,9 @@ export class Redelivery {
 
   /** Resolves once what may be written before the held pushes is known. */
   #settled(hold: Hold): Promise<void> {
-    if (hold.held.length > 0 || !this.#inFlight.has(hold.stream)) return Promise.resolve();
+    if (hold.held.length > 0 || (this.#inFlight.get(hold.stream) ?? 0) <= 0) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       let waiting = this.#waiting.get(hold.stream);
       if (waiting === undefined) {
