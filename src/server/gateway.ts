@@ -8,9 +8,10 @@ import {
   CLOSE_REASON,
   CloseCode,
   InvalidOptionError,
+  MAX_ID_LENGTH,
+  ProtocolError,
   USER_STREAM_PREFIX,
   userStream,
-  validateServerFrame,
   type StreamPosition,
 } from '../protocol/index.js';
 import type { LogMessage, LogPublish } from '../storage/types.js';
@@ -18,7 +19,7 @@ import { Emitter } from './events.js';
 import { HeartbeatSweep } from './heartbeat-sweep.js';
 import { messageId } from './ids.js';
 import { resolveOptions, type GatewayCoreOptions, type ResolvedOptions } from './options.js';
-import { planPublish } from './publish.js';
+import { PublishedMessage, planPublish } from './publish.js';
 import { ReceiptTracker } from './receipts.js';
 import { Redelivery } from './redelivery.js';
 import { Registry } from './registry.js';
@@ -143,23 +144,34 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
 
   /**
    * The push frame of `message` at `at`. Its data goes in as `json`, the text the publish
-   * serialized once, rather than being serialized again per stream; the envelope is
-   * checked like any outgoing frame. `data` comes last so that the splice is a suffix.
+   * serialized once, rather than being serialized again per stream. The envelope is
+   * written as text: its id and stream were validated by the publish and its time is
+   * checked once per publish; what the log assigned (epoch, offset) is checked here as
+   * `validateServerFrame` would, without building a frame object per push.
    */
   function encodePush(at: StreamPosition, message: LogMessage, json: string): string {
     const { stream, epoch, offset } = at;
-    const { id, publishedAt } = message;
-    // Two literals rather than one object and a spread copy: V8 keeps both on fast paths.
-    validateServerFrame({ type: 'push', id, stream, epoch, offset, data: null, publishedAt });
-    const head = JSON.stringify({ type: 'push', id, stream, epoch, offset, publishedAt });
-    return `${head.slice(0, -1)},"data":${json}}`;
+    if (typeof epoch !== 'string' || epoch.length > MAX_ID_LENGTH) {
+      throw new ProtocolError(`push.epoch must be a string of at most ${MAX_ID_LENGTH} characters`);
+    }
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new ProtocolError('push.offset must be a non-negative integer');
+    }
+    // `data` comes last, as a suffix; the key order is the one `encodeServerFrame` writes.
+    // The id is the gateway's own (hex digits and dashes) and `publishedAt` a finite
+    // number (checked by the publish): both print as JSON does.
+    return (
+      `{"type":"push","id":"${message.id}","stream":${JSON.stringify(stream)},` +
+      `"epoch":${JSON.stringify(epoch)},"offset":${offset},` +
+      `"publishedAt":${message.publishedAt},"data":${json}}`
+    );
   }
 
   /** Write one message to every session receiving its stream; returns how many took it. */
   function fanOut(at: StreamPosition, message: LogMessage, json: string): number {
     const { stream, epoch, offset } = at;
-    if (!registry.has(stream)) return 0;
-    const receivers = registry.receivers(stream);
+    const receivers = registry.route(stream);
+    if (receivers === undefined) return 0;
     const now = clock.now();
     const { expiresAt } = message;
     // Only when the commit outlasted the TTL: a TTL is at least a second.
@@ -167,24 +179,38 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
     // Serialized once per stream: every receiver gets the very same string.
     const text = encodePush(at, message, json);
     counters.pushesEncoded++;
-    let delivered = 0;
     if (!stream.startsWith(USER_STREAM_PREFIX)) {
       // Channels: no redelivery, no receipts; nothing but the write per subscriber.
+      if (receivers instanceof Session)
+        return receivers.deliver(stream, epoch, offset, text) ? 1 : 0;
+      let delivered = 0;
       for (const session of receivers) {
         if (session.deliver(stream, epoch, offset, text)) delivered++;
       }
       return delivered;
     }
-    const holding = redelivery.active;
-    for (const session of receivers) {
-      if (holding && redelivery.hold(session, stream, epoch, offset, text, expiresAt)) {
-        delivered++;
-      } else if (session.deliver(stream, epoch, offset, text)) {
-        delivered++;
-        tracker?.delivered(session, stream, epoch, offset, now);
-      }
-    }
+    // The usual inbox: one device online, no Set to iterate.
+    if (receivers instanceof Session) return pushToInbox(receivers, at, text, expiresAt, now);
+    let delivered = 0;
+    for (const session of receivers) delivered += pushToInbox(session, at, text, expiresAt, now);
     return delivered;
+  }
+
+  /** Write (or hold, while it is redelivered to) one session's inbox push; 1 if it took it. */
+  function pushToInbox(
+    session: Session,
+    at: StreamPosition,
+    text: string,
+    expiresAt: number | undefined,
+    now: number,
+  ): number {
+    const { stream, epoch, offset } = at;
+    if (redelivery.active && redelivery.hold(session, stream, epoch, offset, text, expiresAt)) {
+      return 1;
+    }
+    if (!session.deliver(stream, epoch, offset, text)) return 0;
+    tracker?.delivered(session, stream, epoch, offset, now);
+    return 1;
   }
 
   async function publish(input: PublishInput): Promise<PublishResult> {
@@ -193,13 +219,16 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
     const publishedAt = clock.now();
     const expiresAt =
       plan.ttlSeconds === undefined ? undefined : publishedAt + plan.ttlSeconds * 1000;
-    const message: { -readonly [K in keyof LogMessage]: LogMessage[K] } = {
-      id: messageId(publishedAt),
-      data: plan.data,
+    if (!Number.isFinite(publishedAt)) {
+      throw new ProtocolError('push.publishedAt must be a number: the clock returned none');
+    }
+    const message = new PublishedMessage(
+      messageId(publishedAt),
+      plan.json,
       publishedAt,
-    };
-    if (expiresAt !== undefined) message.expiresAt = expiresAt;
-    if (plan.requireAck) message.requireAck = true;
+      expiresAt,
+      plan.requireAck,
+    );
     // A target names users only or one channel; redelivery tracks user streams in flight.
     const inboxes = plan.streams[0]?.startsWith(USER_STREAM_PREFIX) === true ? plan.streams : [];
     redelivery.begin(inboxes);

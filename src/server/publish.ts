@@ -11,7 +11,7 @@ import {
   channelStream,
   userStream,
 } from '../protocol/index.js';
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../storage/types.js';
+import { MAX_IDEMPOTENCY_KEY_LENGTH, type LogMessage } from '../storage/types.js';
 import { userProblem } from './identity.js';
 import { MAX_PUBLISH_USERS } from './options.js';
 import { MAX_TTL_SECONDS, PublishError, type PublishInput } from './types.js';
@@ -20,9 +20,10 @@ import { MAX_TTL_SECONDS, PublishError, type PublishInput } from './types.js';
 export interface PublishPlan {
   /** Distinct stream names, in the order the target named them. */
   readonly streams: readonly string[];
-  /** `data` after a JSON round trip: what clients will receive and the log stores. */
-  readonly data: unknown;
-  /** `data` as JSON text, serialized once here and handed on to the log and to fan-out. */
+  /**
+   * `data` as JSON text, serialized once here and handed on to the log and to fan-out:
+   * what clients receive and the log stores, whatever the caller does to its object later.
+   */
   readonly json: string;
   readonly ttlSeconds: number | undefined;
   readonly requireAck: boolean;
@@ -144,8 +145,44 @@ export function planPublish(input: PublishInput): PublishPlan {
           .update('\n')
           .update(json)
           .digest('base64url');
-  // The parsed copy is what the log keeps and clients receive: later changes the caller
-  // makes to its object cannot alter a message that was already published.
-  const data = JSON.parse(json) as unknown;
-  return { streams, data, json, ttlSeconds, requireAck, idempotencyKey, fingerprint };
+  return { streams, json, ttlSeconds, requireAck, idempotencyKey, fingerprint };
+}
+
+/**
+ * A message as the gateway hands it to the log. Its `data` is the published JSON text
+ * parsed on first read: a log that stores the text (SQLite) never reads it, so a durable
+ * publish does not build a copy of the data it already holds as text; a log that keeps
+ * values (memory) gets a copy no later change by the caller can alter.
+ */
+export class PublishedMessage implements LogMessage {
+  readonly id: string;
+  readonly publishedAt: number;
+  declare readonly expiresAt?: number;
+  declare readonly requireAck?: boolean;
+  readonly #json: string;
+  #data: unknown;
+  #parsed = false;
+
+  constructor(
+    id: string,
+    json: string,
+    publishedAt: number,
+    expiresAt: number | undefined,
+    requireAck: boolean,
+  ) {
+    this.id = id;
+    this.#json = json;
+    this.publishedAt = publishedAt;
+    // Optional fields only when set, like every other LogMessage.
+    if (expiresAt !== undefined) (this as { expiresAt?: number }).expiresAt = expiresAt;
+    if (requireAck) (this as { requireAck?: boolean }).requireAck = true;
+  }
+
+  get data(): unknown {
+    if (!this.#parsed) {
+      this.#data = JSON.parse(this.#json) as unknown;
+      this.#parsed = true;
+    }
+    return this.#data;
+  }
 }

@@ -67,6 +67,15 @@ export class Registry<S extends { readonly id: string }> {
   }
 
   /**
+   * The sessions receiving a stream as the index holds them: the one session, a Set of
+   * several, or `undefined`. Fan-out reads this to skip a lookup and an array per push;
+   * iterating the Set while receivers are removed is safe, as with {@link receivers}.
+   */
+  route(stream: string): S | ReadonlySet<S> | undefined {
+    return this.#streams.get(stream);
+  }
+
+  /**
    * The sessions receiving a stream. Removing receivers while iterating is safe (a set
    * skips deleted entries; a single receiver is a one-element array of its own), which
    * fan-out relies on when it closes a slow consumer in the middle of a broadcast.
