@@ -188,22 +188,40 @@ export function attachSqliteLog(
   const insertMessages = db.prepare(
     insertInto + Array<string>(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', '),
   );
-  /** Message rows of the running commit not inserted yet, flat, MESSAGE_COLUMNS a row. */
-  const rowParams: unknown[] = [];
+  /**
+   * Message rows of the running commit not inserted yet, flat, MESSAGE_COLUMNS a row:
+   * the parameters of one multi-row INSERT, filled in place and reused, so a commit
+   * allocates no parameter arrays.
+   */
+  const rowParams: unknown[] = new Array<unknown>(ROWS_PER_STATEMENT * MESSAGE_COLUMNS);
+  /** How many of `rowParams` are filled. */
+  let filled = 0;
+  /** The parameters of a one-row INSERT, for what is left when the commit ends. */
+  const oneRow: unknown[] = new Array<unknown>(MESSAGE_COLUMNS);
 
-  /** Insert the queued message rows: full chunks if `all` is false, else every one. */
-  function insertRows(all: boolean): void {
-    const chunk = ROWS_PER_STATEMENT * MESSAGE_COLUMNS;
-    let at = 0;
-    for (; rowParams.length - at >= chunk; at += chunk) {
-      insertMessages.run(rowParams.slice(at, at + chunk));
+  /** Queue one message row; inserts the queued rows once they fill a statement. */
+  function addRow(streamId: number, offset: number, message: LogMessage, json: string): void {
+    rowParams[filled] = streamId;
+    rowParams[filled + 1] = offset;
+    rowParams[filled + 2] = message.id;
+    rowParams[filled + 3] = json;
+    rowParams[filled + 4] = message.publishedAt;
+    rowParams[filled + 5] = message.expiresAt ?? null;
+    rowParams[filled + 6] = message.requireAck === true ? 1 : 0;
+    filled += MESSAGE_COLUMNS;
+    if (filled === rowParams.length) {
+      insertMessages.run(rowParams);
+      filled = 0;
     }
-    if (all) {
-      for (; at < rowParams.length; at += MESSAGE_COLUMNS) {
-        insertMessage.run(rowParams.slice(at, at + MESSAGE_COLUMNS));
-      }
+  }
+
+  /** Insert the rows still queued, one statement each. */
+  function insertRest(): void {
+    for (let at = 0; at < filled; at += MESSAGE_COLUMNS) {
+      for (let c = 0; c < MESSAGE_COLUMNS; c++) oneRow[c] = rowParams[at + c];
+      insertMessage.run(oneRow);
     }
-    rowParams.splice(0, at);
+    filled = 0;
   }
 
   /** Store the new last offsets of the streams a commit appended to. */
@@ -306,16 +324,7 @@ export function attachSqliteLog(
         rows.set(stream, found);
       }
       const offset = ++found.row.last;
-      rowParams.push(
-        found.row.id,
-        offset,
-        message.id,
-        json,
-        message.publishedAt,
-        message.expiresAt ?? null,
-        message.requireAck === true ? 1 : 0,
-      );
-      if (rowParams.length >= ROWS_PER_STATEMENT * MESSAGE_COLUMNS) insertRows(false);
+      addRow(found.row.id, offset, message, json);
       positions.push({ stream, epoch: found.row.epoch, offset });
     }
     const record = publishRecord(message, positions, idempotency);
@@ -344,13 +353,13 @@ export function attachSqliteLog(
     write() {
       checkHeads();
       // Rows a failed commit left behind were rolled back with it.
-      rowParams.length = 0;
+      filled = 0;
       const rows = new Map<string, { row: StreamRow; before: number }>();
       const now = clock.now();
       // In call order: a stream's offsets follow the order publishes were called in, and
       // the second of two publishes with one key finds the first's record.
       for (const item of inFlight) item.result = write(item, rows, now);
-      insertRows(true);
+      insertRest();
       storeHeads([...rows.values()].map((r) => r.row));
       for (const { row, before } of rows.values()) {
         // Amortized: a delete per stream per batch would double the cost of fan-out.
