@@ -116,3 +116,17 @@ export class StateCell {
     return this.state_ === to;
   }
 }
+
+/** Whether two states say the same (a mirrored state may be announced twice). */
+export function sameState(a: ConnectionState, b: ConnectionState): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'open' && b.kind === 'open')
+    return a.session.id === b.session.id && a.transport === b.transport;
+  if (a.kind === 'connecting' && b.kind === 'connecting')
+    return a.attempt === b.attempt && a.transport === b.transport;
+  if (a.kind === 'reconnecting' && b.kind === 'reconnecting')
+    return a.attempt === b.attempt && a.retryAt === b.retryAt;
+  if (a.kind === 'closed' && b.kind === 'closed') return a.reason.initiator === b.reason.initiator;
+  return true; // idle, failed, or a state without details
+}

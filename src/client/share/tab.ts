@@ -17,10 +17,8 @@ import {
   InvalidOptionError,
   LifelineError,
   MAX_ID_LENGTH,
-  ProtocolError,
   TimeoutError,
   type PublishTarget,
-  type StreamPosition,
 } from '../../protocol/index.js';
 import {
   Scope,
@@ -31,15 +29,13 @@ import {
 } from '../../env/index.js';
 import type { ClientOptions, PositionStorage, TokenSource } from '../options.js';
 import { deferred, type Deferred } from '../deferred.js';
-import { isTerminal, terminalError, type ConnectionState } from '../state.js';
+import { isTerminal, sameState, terminalError, type ConnectionState } from '../state.js';
 import type { Subscription } from '../subscriptions.js';
 import type {
   ClientEvents,
   LifelineClient,
   PublishReceipt,
-  PushMessage,
   RequestOptions,
-  ResyncEvent,
   SendOptions,
   SendResult,
 } from '../types.js';
@@ -52,9 +48,11 @@ import { TabEvents } from './events.js';
 import type { CheckpointMemory } from './gate.js';
 import { LeaderHost } from './host.js';
 import { shareName } from './key.js';
+import { fresh, moved, type Shown } from './shown.js';
 import { holdPresence, presentTabs } from './presence.js';
 import {
   asShareMessage,
+  callData,
   decodeError,
   decodeState,
   isToLeader,
@@ -101,8 +99,6 @@ interface Call {
   readonly cancel: Disposer;
 }
 
-type Last = Map<string, { epoch: string; offset: number }>;
-
 export class SharedTab implements LifelineClient {
   private readonly setup_: TabSetup;
   private readonly id_: string;
@@ -129,8 +125,8 @@ export class SharedTab implements LifelineClient {
   private readonly calls_ = new Map<string, Call>();
   private readonly unsubscribing_ = new Map<string, () => void>();
   private readonly channels_ = new Map<string, number>();
-  private readonly shown_: Last = new Map();
-  private readonly shownInBatches_: Last = new Map();
+  private readonly shown_: Shown = new Map();
+  private readonly shownInBatches_: Shown = new Map();
   private readonly checkpoint_: CheckpointMemory = { text: undefined };
   private counter_ = 0;
   private unwatchPage_: (() => void) | null = null;
@@ -200,7 +196,7 @@ export class SharedTab implements LifelineClient {
 
   send(data: unknown, options: SendOptions = {}): SendResult {
     if (isTerminal(this.state_)) throw terminalError(this.state_);
-    const text = jsonOf(data);
+    const text = callData(data);
     const rid = this.callId_(options.id);
     const { promise: delivered, resolve, reject } = quiet(deferred());
     // Written to a socket only when this tab leads an open session; otherwise it is on
@@ -483,7 +479,7 @@ export class SharedTab implements LifelineClient {
 
   private transition_(to: ConnectionState): void {
     const from = this.state_;
-    if (same(from, to)) return;
+    if (sameState(from, to)) return;
     this.state_ = to;
     const ready = this.ready_;
     if (ready !== null && (to.kind === 'open' || isTerminal(to))) {
@@ -509,7 +505,7 @@ export class SharedTab implements LifelineClient {
     let text: string;
     let rid: string;
     try {
-      text = jsonOf(data);
+      text = callData(data);
       rid = this.callId_(options.id);
     } catch (error) {
       return Promise.reject(error);
@@ -598,48 +594,4 @@ export class SharedTab implements LifelineClient {
 function quiet(d: Deferred): Deferred {
   d.promise.catch(() => {});
   return d;
-}
-
-/** JSON text of `data`, or `ProtocolError` at once, in the calling tab. */
-function jsonOf(data: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(data);
-  } catch (cause) {
-    throw new ProtocolError('The data is not JSON.', { cause });
-  }
-  if (text === undefined) throw new ProtocolError('The data is not JSON.');
-  return text;
-}
-
-/** Whether `m` is past what this tab showed of its stream; if so it is now the last one. */
-function fresh(last: Last, m: PushMessage): boolean {
-  const seen = last.get(m.stream);
-  if (seen !== undefined && seen.epoch === m.epoch && m.offset <= seen.offset) return false;
-  last.set(m.stream, { epoch: m.epoch, offset: m.offset });
-  return true;
-}
-
-/** Apply a resync; false when this tab is already at or past its position (a replayed one). */
-function moved(last: Last, r: ResyncEvent): boolean {
-  const seen = last.get(r.stream);
-  const p: StreamPosition | undefined = r.position;
-  if (p === undefined) return last.delete(r.stream) || seen === undefined;
-  if (seen !== undefined && seen.epoch === p.epoch && seen.offset >= p.offset) return false;
-  last.set(r.stream, { epoch: p.epoch, offset: p.offset });
-  return true;
-}
-
-/** Whether two states say the same (a mirrored state may be announced twice). */
-function same(a: ConnectionState, b: ConnectionState): boolean {
-  if (a === b) return true;
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'open' && b.kind === 'open')
-    return a.session.id === b.session.id && a.transport === b.transport;
-  if (a.kind === 'connecting' && b.kind === 'connecting')
-    return a.attempt === b.attempt && a.transport === b.transport;
-  if (a.kind === 'reconnecting' && b.kind === 'reconnecting')
-    return a.attempt === b.attempt && a.retryAt === b.retryAt;
-  if (a.kind === 'closed' && b.kind === 'closed') return a.reason.initiator === b.reason.initiator;
-  return true; // idle, failed, or a state without details
 }

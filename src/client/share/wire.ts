@@ -209,3 +209,15 @@ export function decodeState(wire: WireState): ConnectionState {
       return wire;
   }
 }
+
+/** The JSON text of a call's `data`, or `ProtocolError` at once, in the calling tab. */
+export function callData(data: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch (cause) {
+    throw new ProtocolError('The data is not JSON.', { cause });
+  }
+  if (text === undefined) throw new ProtocolError('The data is not JSON.');
+  return text;
+}
