@@ -15,31 +15,37 @@ import { DEV } from '../env/index.js';
 type Listener<T> = (payload: T) => void;
 
 export class Emitter<Events extends { error: unknown }> {
-  private listeners_ = new Map<keyof Events, Set<Listener<never>>>();
+  /**
+   * Per event, its listeners as an array that is replaced, never changed: delivery
+   * iterates the array it started with (listeners added or removed meanwhile take effect
+   * next time) without copying it for every event.
+   */
+  private listeners_ = new Map<keyof Events, readonly Listener<never>[]>();
   private queue_: { event: keyof Events; payload: unknown }[] = [];
   private draining_ = false;
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
     if (typeof listener !== 'function')
       throw new TypeError(DEV ? 'listener must be a function' : 'listener');
-    let set = this.listeners_.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners_.set(event, set);
-    }
     // Wrapped so the same function can be added twice and removed once per `on`.
-    const entry: Listener<Events[K]> = (payload) => listener(payload);
-    set.add(entry as Listener<never>);
+    const entry = ((payload: Events[K]) => listener(payload)) as Listener<never>;
+    this.listeners_.set(event, [...(this.listeners_.get(event) ?? []), entry]);
     return () => {
-      set.delete(entry as Listener<never>);
+      const rest = (this.listeners_.get(event) ?? []).filter((l) => l !== entry);
+      if (rest.length > 0) this.listeners_.set(event, rest);
+      else this.listeners_.delete(event);
     };
   }
 
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {
-    this.queue_.push({ event, payload });
-    if (this.draining_) return;
+    // Emitted by a listener: after the event being delivered, in order.
+    if (this.draining_) {
+      this.queue_.push({ event, payload });
+      return;
+    }
     this.draining_ = true;
     try {
+      this.deliver_(event, payload);
       for (let next = this.queue_.shift(); next !== undefined; next = this.queue_.shift()) {
         this.deliver_(next.event, next.payload);
       }
@@ -49,12 +55,11 @@ export class Emitter<Events extends { error: unknown }> {
   }
 
   private deliver_(event: keyof Events, payload: unknown): void {
-    const set = this.listeners_.get(event);
-    if (set === undefined) return;
-    // A snapshot: listeners added or removed during delivery take effect next time.
-    for (const listener of [...set]) {
+    const listeners = this.listeners_.get(event);
+    if (listeners === undefined) return;
+    for (let i = 0; i < listeners.length; i++) {
       try {
-        (listener as Listener<unknown>)(payload);
+        (listeners[i] as Listener<unknown>)(payload);
       } catch (cause) {
         if (event === 'error') reportToHost(cause);
         else {
