@@ -4,7 +4,11 @@
  * own entry (and browser bundle), so that `lifeline/client` does not carry the sharing code.
  */
 export * from './client.js';
-export { createClient, DEFAULT_SHARE_CONFIRM_TIMEOUT_MS } from '../client/share/index.js';
+export {
+  createClient,
+  DEFAULT_SHARE_CATCH_UP_LIMIT,
+  DEFAULT_SHARE_CONFIRM_TIMEOUT_MS,
+} from '../client/share/index.js';
 export type { SharedClientOptions } from '../client/share/index.js';
 export type {
   BroadcastChannelConstructorLike,

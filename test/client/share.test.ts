@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createClient, type LifelineClient, type PushMessage } from '../../src/entries/shared.js';
+import {
+  createClient,
+  type LifelineClient,
+  type PushMessage,
+  type ResyncEvent,
+  type SharedClientOptions,
+} from '../../src/entries/shared.js';
 import type { PageEvent, PageLifecycle } from '../../src/env/index.js';
 import { CountingWebSocket, startE2E, type E2E } from '../e2e/fixture.js';
 import { SharedStorage, TabHub } from '../helpers/share-fakes.js';
@@ -39,9 +45,11 @@ function openTab(
   name: string,
   storage: SharedStorage,
   page?: FakePage,
+  extra: Partial<SharedClientOptions> = {},
 ): Tab {
   const client = createClient({
     shareConfirmTimeoutMs: CONFIRM_TIMEOUT_MS,
+    ...extra,
     ...(page === undefined ? {} : { page }),
     url: e2e.url,
     token: () => e2e.token('alice'),
@@ -69,12 +77,17 @@ interface Tabs extends AsyncDisposable {
 }
 
 /** Open and connect tabs of one origin, in order; `page` is the first tab's lifecycle. */
-async function openTabs(e2e: E2E, names: string[], page?: FakePage): Promise<Tabs> {
+async function openTabs(
+  e2e: E2E,
+  names: string[],
+  page?: FakePage,
+  extra: Partial<SharedClientOptions> = {},
+): Promise<Tabs> {
   const hub = new TabHub();
   const storage = new SharedStorage();
   const tabs: Tab[] = [];
   for (const name of names) {
-    const tab = openTab(e2e, hub, name, storage, tabs.length === 0 ? page : undefined);
+    const tab = openTab(e2e, hub, name, storage, tabs.length === 0 ? page : undefined, extra);
     tabs.push(tab);
     await tab.client.connect();
   }
@@ -161,11 +174,12 @@ describe('shareConnection', () => {
     await e2e.gateway().publish({ to: { user: 'alice' }, data: 4 });
     await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3, 4]));
 
-    // Closed is not the end: a tab that connects again follows the new leader.
+    // Closed is not the end: a tab that connects again follows the new leader, and gets
+    // what it missed meanwhile from it, as a client of its own would by resuming.
     await a.client.connect();
     assert.equal(hub.holder(LOCK(e2e)), 'b');
     await e2e.gateway().publish({ to: { user: 'alice' }, data: 5 });
-    await waitFor(() => assert.deepEqual(offsets(a), [1, 2, 3, 5]));
+    await waitFor(() => assert.deepEqual(offsets(a), [1, 2, 3, 4, 5]));
     assert.deepEqual(
       await a.client.request('again', { timeoutMs: 2_000 }).catch((e: Error) => e.name),
       'RequestFailedError',
@@ -319,14 +333,52 @@ describe('shareConnection', () => {
     await waitFor(() => assert.equal(a.client.state.kind, 'open'));
     assert.equal(hub.holder(LOCK(e2e)), 'b', 'b keeps the lead');
     await e2e.gateway().publish({ to: { user: 'alice' }, data: 3 });
+    // What arrived while it was away comes first, from the leader: nothing lost, no twice.
     await waitFor(() =>
       assert.deepEqual(
         [offsets(a), offsets(b)],
         [
-          [1, 3],
+          [1, 2, 3],
           [1, 2, 3],
         ],
       ),
+    );
+  });
+
+  it('tells a tab back from the cache to re-fetch what the leader no longer holds', async () => {
+    await using e2e = await startE2E();
+    const page = new FakePage();
+    await using tabs = await openTabs(e2e, ['a', 'b'], page, { shareCatchUpLimit: 2 });
+    const { hub } = tabs;
+    const [a, b] = tabs.tabs;
+    a.client.subscribe('news');
+    b.client.subscribe('news');
+    const resyncs: ResyncEvent[] = [];
+    a.client.on('resync', (r) => resyncs.push(r));
+    await e2e.gateway().publish({ to: { user: 'alice' }, data: 1 });
+    await waitFor(() => assert.deepEqual(offsets(a), [1]));
+    await waitFor(() => assert.ok(e2e.gateway().sessions()[0]?.channels.has('news'), 'news'));
+    await e2e.gateway().publish({ to: { channel: 'news' }, data: 'n1' });
+    await waitFor(() => assert.deepEqual(offsets(a, 'channel:news'), [1]));
+
+    page.emit({ type: 'pagehide', persisted: true });
+    await waitFor(() => assert.equal(hub.holder(LOCK(e2e)), 'b'));
+    await waitFor(() => assert.equal(b.client.state.kind, 'open'));
+    // Three inbox messages while away, more than the leader keeps; one on the channel.
+    for (let n = 2; n <= 4; n++) await e2e.gateway().publish({ to: { user: 'alice' }, data: n });
+    await e2e.gateway().publish({ to: { channel: 'news' }, data: 'n2' });
+    await waitFor(() => assert.deepEqual(offsets(b), [1, 2, 3, 4]));
+    await waitFor(() => assert.deepEqual(offsets(b, 'channel:news'), [1, 2]));
+
+    page.emit({ type: 'pageshow', persisted: true });
+    await waitFor(() => assert.equal(a.client.state.kind, 'open'));
+    await waitFor(() => assert.deepEqual(offsets(a, 'channel:news'), [1, 2]));
+    // The inbox: 2 is gone with the leader's oldest events, so a resync says where
+    // delivery goes on, and 4 follows; the channel caught up in full, with no resync.
+    await waitFor(() => assert.deepEqual(offsets(a), [1, 4]));
+    assert.deepEqual(
+      resyncs.map((r) => [r.stream, r.reason, r.position?.offset]),
+      [['user:alice', 'trimmed', 3]],
     );
   });
 

@@ -10,6 +10,7 @@ import type { Scope } from '../../env/index.js';
 import type { Subscription } from '../subscriptions.js';
 import type { ClientOptions, PositionStorage } from '../options.js';
 import type { LifelineClient, SendResult } from '../types.js';
+import { RecentEvents } from './catch-up.js';
 import { CheckpointGate, type CheckpointMemory } from './gate.js';
 import {
   encodeError,
@@ -31,6 +32,8 @@ export interface HostOptions {
   readonly storage: PositionStorage | undefined;
   readonly memory: CheckpointMemory;
   readonly confirmTimeoutMs: number;
+  /** Messages kept for tabs that come back (see catch-up.ts). */
+  readonly catchUpLimit: number;
   /** The application's `storageSaveDelayMs`: how often checkpoints reach its storage. */
   readonly saveDelayMs: number;
   /** To every tab: the channel, and this tab's own view. */
@@ -49,6 +52,7 @@ export class LeaderHost {
   private readonly client_: LifelineClient;
   private readonly gate_: CheckpointGate;
   private readonly heads_ = new Map<string, StreamPosition>();
+  private readonly recent_: RecentEvents;
   /** Per tab, the channels held for it. */
   private readonly subscriptions_ = new Map<string, Map<string, Subscription>>();
   /** `tab rid` of calls under way: a call re-sent to the same leader runs once. */
@@ -64,6 +68,7 @@ export class LeaderHost {
   constructor(scope: Scope, options: HostOptions) {
     this.options_ = options;
     this.scope_ = scope;
+    this.recent_ = new RecentEvents(options.catchUpLimit);
     this.gate_ = new CheckpointGate(scope, {
       positionsKey: options.positionsKey,
       storage: options.storage,
@@ -120,6 +125,9 @@ export class LeaderHost {
           seq: this.seq_,
           state: encodeState(this.client_.state),
           heads: [...this.heads_.values()],
+          ...(message.since === undefined
+            ? {}
+            : { replay: this.recent_.catchUp(message.since, this.heads_) }),
         });
         return;
       case 'conf':
@@ -253,6 +261,7 @@ export class LeaderHost {
   }
 
   private event_(event: SharedEvent): void {
+    this.recent_.add(event);
     this.seq_++;
     this.gate_.seq = this.seq_;
     this.post_({ t: 'ev', leader: this.options_.tab, seq: this.seq_, ...event });

@@ -21,6 +21,8 @@ import { SharedTab } from './tab.js';
 
 /** Default of {@link SharedClientOptions.shareConfirmTimeoutMs}, in ms. */
 export const DEFAULT_SHARE_CONFIRM_TIMEOUT_MS = 10_000;
+/** Default of {@link SharedClientOptions.shareCatchUpLimit}. */
+export const DEFAULT_SHARE_CATCH_UP_LIMIT = 1_000;
 
 export interface SharedClientOptions extends ClientOptions {
   /**
@@ -43,6 +45,13 @@ export interface SharedClientOptions extends ClientOptions {
    * from, in ms. @default 10_000
    */
   readonly shareConfirmTimeoutMs?: number;
+  /**
+   * Messages the leading tab keeps for tabs that come back from the back/forward cache:
+   * a tab that missed no more than this many gets them when it is back; one that missed
+   * more gets a `resync` (`trimmed`) of each stream it cannot be caught up on.
+   * @default 1_000
+   */
+  readonly shareCatchUpLimit?: number;
   /** The Web Locks manager electing the leader. @default navigator.locks */
   readonly locks?: LockManagerLike;
   /** The BroadcastChannel constructor carrying everything else. @default globalThis.BroadcastChannel */
@@ -68,6 +77,7 @@ export function createSharedClient(
     shareConnection,
     shareKey,
     shareConfirmTimeoutMs,
+    shareCatchUpLimit = DEFAULT_SHARE_CATCH_UP_LIMIT,
     locks: givenLocks,
     BroadcastChannel: givenChannel,
     ...client
@@ -79,6 +89,8 @@ export function createSharedClient(
   const confirmTimeoutMs = shareConfirmTimeoutMs ?? DEFAULT_SHARE_CONFIRM_TIMEOUT_MS;
   if (typeof confirmTimeoutMs !== 'number' || !(confirmTimeoutMs > 0))
     throw new InvalidOptionError('shareConfirmTimeoutMs must be a number > 0');
+  if (!Number.isSafeInteger(shareCatchUpLimit) || shareCatchUpLimit < 0)
+    throw new InvalidOptionError('shareCatchUpLimit must be an integer ≥ 0');
   const resolved = resolveOptions(client);
   const locks = givenLocks ?? defaultLocks();
   const BroadcastChannel = givenChannel ?? defaultBroadcastChannel();
@@ -95,6 +107,7 @@ export function createSharedClient(
     random: resolved.random,
     requestTimeoutMs: resolved.requestTimeoutMs,
     confirmTimeoutMs,
+    catchUpLimit: shareCatchUpLimit,
     saveDelayMs: resolved.storageSaveDelayMs,
     transport: resolved.transports[0] ?? 'websocket',
     client,

@@ -16,17 +16,10 @@ import {
   ConnectFailedError,
   InvalidOptionError,
   LifelineError,
-  MAX_ID_LENGTH,
   TimeoutError,
   type PublishTarget,
 } from '../../protocol/index.js';
-import {
-  Scope,
-  type Clock,
-  type Disposer,
-  type PageEvent,
-  type PageLifecycle,
-} from '../../env/index.js';
+import { Scope, type Clock, type PageEvent, type PageLifecycle } from '../../env/index.js';
 import type { ClientOptions, PositionStorage, TokenSource } from '../options.js';
 import { deferred, type Deferred } from '../deferred.js';
 import { isTerminal, sameState, terminalError, type ConnectionState } from '../state.js';
@@ -49,14 +42,13 @@ import type { CheckpointMemory } from './gate.js';
 import { LeaderHost } from './host.js';
 import { shareName } from './key.js';
 import { fresh, moved, type Shown } from './shown.js';
+import { TabCalls } from './calls.js';
 import { holdPresence, presentTabs } from './presence.js';
 import {
   asShareMessage,
-  callData,
   decodeError,
   decodeState,
   isToLeader,
-  type CallOp,
   type FromLeader,
   type SharedEvent,
   type ToLeader,
@@ -75,6 +67,7 @@ export interface TabSetup {
   readonly random: () => number;
   readonly requestTimeoutMs: number;
   readonly confirmTimeoutMs: number;
+  readonly catchUpLimit: number;
   /** How often checkpoints are written to `storage`, in ms. */
   readonly saveDelayMs: number;
   /** The transport a tab says it is connecting over before the leader tells it more. */
@@ -86,17 +79,6 @@ export interface TabSetup {
   readonly storage: PositionStorage | undefined;
   /** Where `pagehide`, `pageshow` and visibility come from; none outside browsers. */
   readonly page: PageLifecycle | undefined;
-}
-
-interface Call {
-  readonly op: CallOp;
-  readonly data: string;
-  readonly to: PublishTarget | undefined;
-  /** Absolute, in ms since the epoch; undefined for `send()`, which has no deadline. */
-  readonly deadline: number | undefined;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: LifelineError) => void;
-  readonly cancel: Disposer;
 }
 
 export class SharedTab implements LifelineClient {
@@ -120,15 +102,19 @@ export class SharedTab implements LifelineClient {
   private leader_: string | null = null;
   private readonly retired_ = new Set<string>();
   private seen_ = 0;
+  /**
+   * Back from being away: the hello says what this tab showed, and live events wait here
+   * until the welcome brings what it missed (null while not catching up).
+   */
+  private held_: Extract<FromLeader, { t: 'ev' }>[] | null = null;
   private confirming_ = false;
   private ready_: Deferred | null = null;
-  private readonly calls_ = new Map<string, Call>();
+  private readonly calls_: TabCalls;
   private readonly unsubscribing_ = new Map<string, () => void>();
   private readonly channels_ = new Map<string, number>();
   private readonly shown_: Shown = new Map();
   private readonly shownInBatches_: Shown = new Map();
   private readonly checkpoint_: CheckpointMemory = { text: undefined };
-  private counter_ = 0;
   private unwatchPage_: (() => void) | null = null;
 
   constructor(setup: TabSetup) {
@@ -137,6 +123,15 @@ export class SharedTab implements LifelineClient {
     let id = '';
     while (id.length < 12) id += Math.floor(setup.random() * 36).toString(36);
     this.id_ = id;
+    this.calls_ = new TabCalls({
+      tab: id,
+      clock: setup.clock,
+      requestTimeoutMs: setup.requestTimeoutMs,
+      scope: () => this.scope_,
+      post: (message) => {
+        if (this.channel_ !== null) this.post_(message);
+      },
+    });
   }
 
   get state(): ConnectionState {
@@ -154,12 +149,7 @@ export class SharedTab implements LifelineClient {
   async close(): Promise<void> {
     if (this.channel_ === null && isTerminal(this.state_)) return;
     const closed = new ClientClosedError('The client was closed.');
-    const calls = [...this.calls_.values()];
-    this.calls_.clear();
-    for (const call of calls) {
-      call.cancel();
-      call.reject(closed);
-    }
+    this.calls_.rejectAll(closed);
     for (const done of [...this.unsubscribing_.values()]) done();
     const left = this.leave_();
     this.unwatchPage_?.();
@@ -187,32 +177,21 @@ export class SharedTab implements LifelineClient {
   }
 
   request(data: unknown, options: RequestOptions = {}): Promise<unknown> {
-    return this.call_('request', data, undefined, options);
+    if (isTerminal(this.state_)) return Promise.reject(terminalError(this.state_));
+    return this.calls_.call('request', data, undefined, options);
   }
 
   publish(to: PublishTarget, data: unknown, options: RequestOptions = {}): Promise<PublishReceipt> {
-    return this.call_('publish', data, to, options) as Promise<PublishReceipt>;
+    if (isTerminal(this.state_)) return Promise.reject(terminalError(this.state_));
+    return this.calls_.call('publish', data, to, options) as Promise<PublishReceipt>;
   }
 
   send(data: unknown, options: SendOptions = {}): SendResult {
     if (isTerminal(this.state_)) throw terminalError(this.state_);
-    const text = callData(data);
-    const rid = this.callId_(options.id);
-    const { promise: delivered, resolve, reject } = quiet(deferred());
     // Written to a socket only when this tab leads an open session; otherwise it is on
     // its way to the leader (or waiting for one).
     const status = this.host_ !== null && this.state_.kind === 'open' ? 'sent' : 'queued';
-    this.calls_.set(rid, {
-      op: 'send',
-      data: text,
-      to: undefined,
-      deadline: undefined,
-      resolve: () => resolve(),
-      reject,
-      cancel: () => {},
-    });
-    this.postCall_(rid);
-    return { status, id: rid, delivered };
+    return this.calls_.send(data, options, status);
   }
 
   subscribe(channel: string): Subscription {
@@ -257,7 +236,8 @@ export class SharedTab implements LifelineClient {
           if (life !== this.life_) return release();
           this.releasePresence_ = release;
           locks.request(name, { signal: abort.signal }, () => this.lead_(life)).catch(lost);
-          this.post_({ t: 'hello', tab: this.id_ });
+          this.held_ = [...this.shown_.keys()].some((s) => this.wants_(s)) ? [] : null;
+          this.hello_();
           for (const ch of this.channels_.keys())
             this.post_({ t: 'sub', tab: this.id_, channel: ch });
         }, lost);
@@ -341,6 +321,7 @@ export class SharedTab implements LifelineClient {
         storage: s.storage,
         memory: this.checkpoint_,
         confirmTimeoutMs: s.confirmTimeoutMs,
+        catchUpLimit: s.catchUpLimit,
         saveDelayMs: s.saveDelayMs,
         post: (message) => this.broadcast_(message),
         present: () => presentTabs(s.locks, this.share_),
@@ -388,8 +369,17 @@ export class SharedTab implements LifelineClient {
           if (!this.shownInBatches_.has(head.stream)) this.shownInBatches_.set(head.stream, head);
         }
         this.mirror_(decodeState(message.state));
+        if (this.held_ !== null) {
+          // What was missed first, then what arrived meanwhile: de-duplication by
+          // position drops whatever both carry.
+          const held = this.held_;
+          this.held_ = null;
+          for (const event of message.replay ?? []) this.event_(event);
+          for (const event of held) this.fromLeader_(event);
+        }
         return;
       case 'ev':
+        if (this.held_ !== null) return void this.held_.push(message);
         this.seen_ = message.seq;
         this.event_(message);
         this.confirm_();
@@ -415,9 +405,17 @@ export class SharedTab implements LifelineClient {
     this.seen_ = 0;
     // An unsubscribe in flight is done: the new leader never subscribed the channel.
     for (const done of [...this.unsubscribing_.values()]) done();
-    this.post_({ t: 'hello', tab: this.id_ });
+    this.hello_();
     for (const channel of this.channels_.keys()) this.post_({ t: 'sub', tab: this.id_, channel });
-    for (const rid of this.calls_.keys()) this.postCall_(rid);
+    this.calls_.repost();
+  }
+
+  /** Say hello; while catching up, with the last position shown of each stream wanted. */
+  private hello_(): void {
+    const since = [...this.shown_]
+      .filter(([stream]) => this.held_ !== null && this.wants_(stream))
+      .map(([stream, { epoch, offset }]) => ({ stream, epoch, offset }));
+    this.post_({ t: 'hello', tab: this.id_, ...(since.length > 0 ? { since } : {}) });
   }
 
   /** Tell the leader, once per turn of the event loop, how far this tab got. */
@@ -490,64 +488,12 @@ export class SharedTab implements LifelineClient {
     this.events_.emit('state', { from, to });
   }
 
-  // ------------------------------------------------------------------ calls
-
-  private call_(
-    op: CallOp,
-    data: unknown,
-    to: PublishTarget | undefined,
-    options: RequestOptions,
-  ): Promise<unknown> {
-    if (isTerminal(this.state_)) return Promise.reject(terminalError(this.state_));
-    const timeoutMs = options.timeoutMs ?? this.setup_.requestTimeoutMs;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
-      return Promise.reject(new InvalidOptionError('timeoutMs must be a finite number > 0'));
-    let text: string;
-    let rid: string;
-    try {
-      text = callData(data);
-      rid = this.callId_(options.id);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise((resolve, reject) => {
-      const cancel = this.scope_.setTimeout(() => {
-        this.calls_.delete(rid);
-        reject(new TimeoutError(`No reply to request ${rid} within ${timeoutMs} ms.`));
-      }, timeoutMs);
-      const deadline = this.setup_.clock.now() + timeoutMs;
-      this.calls_.set(rid, { op, data: text, to, deadline, resolve, reject, cancel });
-      this.postCall_(rid);
-    });
-  }
-
-  private postCall_(rid: string): void {
-    const call = this.calls_.get(rid);
-    if (call === undefined || this.channel_ === null) return;
-    const left =
-      call.deadline === undefined
-        ? undefined
-        : Math.max(1, call.deadline - this.setup_.clock.now());
-    this.post_({
-      t: 'call',
-      tab: this.id_,
-      rid,
-      op: call.op,
-      data: call.data,
-      ...(call.to === undefined ? {} : { to: call.to }),
-      ...(left === undefined ? {} : { timeoutMs: left }),
-    });
-  }
+  // ------------------------------------------------------------------ calls and channels
 
   private settle_(result: Extract<FromLeader, { t: 'result' }>): void {
     const unsubscribed = this.unsubscribing_.get(result.rid);
     if (unsubscribed !== undefined) return unsubscribed();
-    const call = this.calls_.get(result.rid);
-    if (call === undefined) return;
-    this.calls_.delete(result.rid);
-    call.cancel();
-    if (result.ok) call.resolve(result.value);
-    else if (result.error !== undefined) call.reject(decodeError(result.error));
+    this.calls_.settle(result);
   }
 
   private release_(channel: string): Promise<void> {
@@ -557,7 +503,7 @@ export class SharedTab implements LifelineClient {
       return Promise.resolve();
     }
     if (!this.channels_.delete(channel) || this.channel_ === null) return Promise.resolve();
-    const rid = this.nextId_();
+    const rid = this.calls_.nextId();
     return new Promise<void>((resolve, reject) => {
       const cancel = this.scope_.setTimeout(() => {
         this.unsubscribing_.delete(rid);
@@ -570,23 +516,6 @@ export class SharedTab implements LifelineClient {
       });
       this.post_({ t: 'unsub', tab: this.id_, rid, channel });
     });
-  }
-
-  /**
-   * The id of a call: the caller's (checked as the core client checks it), else a new one.
-   * The leader's client sends the call with this id, so that a call re-sent through the
-   * next leader after this one died runs once on the gateway.
-   */
-  private callId_(chosen: string | undefined): string {
-    if (chosen === undefined) return this.nextId_();
-    if (typeof chosen !== 'string' || chosen.length === 0 || chosen.length > MAX_ID_LENGTH)
-      throw new InvalidOptionError(`id must be 1-${MAX_ID_LENGTH} characters.`);
-    if (this.calls_.has(chosen)) throw new InvalidOptionError(`id ${chosen} is in use.`);
-    return chosen;
-  }
-
-  private nextId_(): string {
-    return `${this.id_}.${(++this.counter_).toString(36)}`;
   }
 }
 

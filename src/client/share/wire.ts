@@ -57,8 +57,11 @@ export type CallOp = 'request' | 'publish' | 'send';
 
 /** Messages from any tab (the leader's own included) to the leader. */
 export type ToLeader =
-  /** A tab is here, or saw a new leader: answered by `welcome`. */
-  | { readonly t: 'hello'; readonly tab: string }
+  /**
+   * A tab is here, or saw a new leader: answered by `welcome`. `since`, from a tab that
+   * was away, is the last position it showed of each stream it wants (see catch-up.ts).
+   */
+  | { readonly t: 'hello'; readonly tab: string; readonly since?: readonly StreamPosition[] }
   /** `data` is JSON text: what is not JSON is refused in the calling tab, at once. */
   | {
       readonly t: 'call';
@@ -98,6 +101,8 @@ export type FromLeader =
       readonly state: WireState;
       /** The newest message the leader handed over, per stream: where the tab starts. */
       readonly heads: readonly StreamPosition[];
+      /** For a hello with `since`: what the tab missed, as events, before any live one. */
+      readonly replay?: readonly SharedEvent[];
     }
   | ({ readonly t: 'ev'; readonly leader: string; readonly seq: number } & SharedEvent)
   | {
