@@ -13,7 +13,12 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { LifelineClient } from '../../src/entries/client.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { assertBuilt, startCli } from '../helpers/cli.js';
-import { openShareTab, routeSharePage, SHARED_BUNDLE } from '../helpers/share-page.js';
+import {
+  openShareTab,
+  routeSharePage,
+  SHARED_BUNDLE,
+  type ShareTab,
+} from '../helpers/share-page.js';
 import { waitFor } from '../helpers/wait.js';
 
 const API_KEY = 'share-test-api-key';
@@ -43,59 +48,69 @@ async function publish(url: string, data: unknown): Promise<void> {
   assert.equal(res.status, 200, await res.text());
 }
 
+interface TwoTabs {
+  readonly browser: Awaited<ReturnType<typeof launchBrowser>>;
+  readonly url: string;
+  readonly leader: ShareTab;
+  readonly follower: ShareTab;
+}
+
+/**
+ * A browser and `lifeline serve --dev`, and two tabs of alice on the share page: the first
+ * leads. Both are stopped afterwards; a failure saves a screenshot named `label`.
+ */
+async function withTwoTabs(label: string, body: (tabs: TwoTabs) => Promise<void>): Promise<void> {
+  await using browser = await launchBrowser();
+  await using cli = await startCli(['serve', '--dev', '--port', '0'], {
+    env: { LIFELINE_API_KEY: API_KEY },
+  });
+  const { context } = browser;
+  const { url } = cli;
+  await browser.screenshotOnFailure(label, async () => {
+    await routeSharePage(context, url);
+    const leader = await openShareTab(context, url, 'alice', browser.page);
+    const follower = await openShareTab(context, url, 'alice');
+    await body({ browser, url, leader, follower });
+  });
+}
+
 describe('shareConnection in a browser', () => {
   it('has the shared bundle built', () => assertBuilt(SHARED_BUNDLE));
 
   it('two tabs hold one connection between them, and closing the leader loses nothing', async () => {
-    await using browser = await launchBrowser();
-    await using cli = await startCli(['serve', '--dev', '--port', '0'], {
-      env: { LIFELINE_API_KEY: API_KEY },
-    });
-    const { context } = browser;
-    await browser.screenshotOnFailure('share-two-tabs', async () => {
-      await routeSharePage(context, cli.url);
-      const leader = await openShareTab(context, cli.url, 'alice', browser.page);
-      const follower = await openShareTab(context, cli.url, 'alice');
+    await withTwoTabs('share-two-tabs', async ({ browser, url, leader, follower }) => {
       assert.equal(leader.sockets(), 1);
       assert.equal(follower.sockets(), 0, 'the second tab goes through the first');
 
-      for (let n = 1; n <= 3; n++) await publish(cli.url, { n });
+      for (let n = 1; n <= 3; n++) await publish(url, { n });
       await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3]));
       assert.deepEqual(await leader.offsets(), [1, 2, 3]);
 
       // A message arrives as the leader's tab goes away (the follower may or may not have
       // had it from the leader), another while no tab holds the connection.
-      await publish(cli.url, { n: 4 });
+      await publish(url, { n: 4 });
       await leader.page.close();
-      await publish(cli.url, { n: 5 });
+      await publish(url, { n: 5 });
       await follower.page.locator('#state', { hasText: /^open$/ }).waitFor();
       await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3, 4, 5]), {
         timeoutMs: 15_000,
       });
       assert.equal(follower.sockets(), 1, 'the follower took the connection over');
 
-      await publish(cli.url, { n: 6 });
+      await publish(url, { n: 6 });
       await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3, 4, 5, 6]));
       assert.deepEqual(browser.pageErrors, []);
     });
   });
 
   it('loses nothing when the renderer of the leader crashes', async () => {
-    await using browser = await launchBrowser();
-    await using cli = await startCli(['serve', '--dev', '--port', '0'], {
-      env: { LIFELINE_API_KEY: API_KEY },
-    });
-    const { context } = browser;
-    await browser.screenshotOnFailure('share-leader-crash', async () => {
-      await routeSharePage(context, cli.url);
-      const leader = await openShareTab(context, cli.url, 'alice', browser.page);
-      const follower = await openShareTab(context, cli.url, 'alice');
-      for (let n = 1; n <= 3; n++) await publish(cli.url, { n });
+    await withTwoTabs('share-leader-crash', async ({ browser, url, leader, follower }) => {
+      for (let n = 1; n <= 3; n++) await publish(url, { n });
       await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3]));
 
       // No pagehide, no goodbye: the browser releases the dead tab's lock.
-      await crash(context, leader.page);
-      await publish(cli.url, { n: 4 });
+      await crash(browser.context, leader.page);
+      await publish(url, { n: 4 });
       await waitFor(async () => assert.deepEqual(await follower.offsets(), [1, 2, 3, 4]), {
         timeoutMs: 15_000,
       });
@@ -104,24 +119,16 @@ describe('shareConnection in a browser', () => {
   });
 
   it('lets go of the channels of a follower whose renderer crashed', async () => {
-    await using browser = await launchBrowser();
-    await using cli = await startCli(['serve', '--dev', '--port', '0'], {
-      env: { LIFELINE_API_KEY: API_KEY },
-    });
-    const { context } = browser;
-    await browser.screenshotOnFailure('share-follower-crash', async () => {
-      await routeSharePage(context, cli.url);
-      const leader = await openShareTab(context, cli.url, 'alice', browser.page);
-      const follower = await openShareTab(context, cli.url, 'alice');
+    await withTwoTabs('share-follower-crash', async ({ browser, url, leader, follower }) => {
       await follower.page.evaluate(() => {
         const share = (globalThis as unknown as { shareTest: { client: LifelineClient } })
           .shareTest;
         share.client.subscribe('follower-news');
       });
-      await waitFor(async () => assert.deepEqual(await channels(cli.url), ['follower-news']));
+      await waitFor(async () => assert.deepEqual(await channels(url), ['follower-news']));
 
-      await crash(context, follower.page);
-      await waitFor(async () => assert.deepEqual(await channels(cli.url), []), {
+      await crash(browser.context, follower.page);
+      await waitFor(async () => assert.deepEqual(await channels(url), []), {
         timeoutMs: 15_000,
       });
       assert.equal(leader.sockets(), 1, 'the leader kept its connection');
