@@ -59,7 +59,11 @@ interface TwoTabs {
  * A browser and `lifeline serve --dev`, and two tabs of alice on the share page: the first
  * leads. Both are stopped afterwards; a failure saves a screenshot named `label`.
  */
-async function withTwoTabs(label: string, body: (tabs: TwoTabs) => Promise<void>): Promise<void> {
+async function withTwoTabs(
+  label: string,
+  body: (tabs: TwoTabs) => Promise<void>,
+  confirmTimeoutMs?: number,
+): Promise<void> {
   await using browser = await launchBrowser();
   await using cli = await startCli(['serve', '--dev', '--port', '0'], {
     env: { LIFELINE_API_KEY: API_KEY },
@@ -68,8 +72,8 @@ async function withTwoTabs(label: string, body: (tabs: TwoTabs) => Promise<void>
   const { url } = cli;
   await browser.screenshotOnFailure(label, async () => {
     await routeSharePage(context, url);
-    const leader = await openShareTab(context, url, 'alice', browser.page);
-    const follower = await openShareTab(context, url, 'alice');
+    const leader = await openShareTab(context, url, 'alice', browser.page, confirmTimeoutMs);
+    const follower = await openShareTab(context, url, 'alice', undefined, confirmTimeoutMs);
     await body({ browser, url, leader, follower });
   });
 }
@@ -119,19 +123,23 @@ describe('shareConnection in a browser', () => {
   });
 
   it('lets go of the channels of a follower whose renderer crashed', async () => {
-    await withTwoTabs('share-follower-crash', async ({ browser, url, leader, follower }) => {
-      await follower.page.evaluate(() => {
-        const share = (globalThis as unknown as { shareTest: { client: LifelineClient } })
-          .shareTest;
-        share.client.subscribe('follower-news');
-      });
-      await waitFor(async () => assert.deepEqual(await channels(url), ['follower-news']));
+    await withTwoTabs(
+      'share-follower-crash',
+      async ({ browser, url, leader, follower }) => {
+        await follower.page.evaluate(() => {
+          const share = (globalThis as unknown as { shareTest: { client: LifelineClient } })
+            .shareTest;
+          share.client.subscribe('follower-news');
+        });
+        await waitFor(async () => assert.deepEqual(await channels(url), ['follower-news']));
 
-      await crash(browser.context, follower.page);
-      await waitFor(async () => assert.deepEqual(await channels(url), []), {
-        timeoutMs: 15_000,
-      });
-      assert.equal(leader.sockets(), 1, 'the leader kept its connection');
-    });
+        await crash(browser.context, follower.page);
+        await waitFor(async () => assert.deepEqual(await channels(url), []), {
+          timeoutMs: 15_000,
+        });
+        assert.equal(leader.sockets(), 1, 'the leader kept its connection');
+      },
+      2_000,
+    );
   });
 });

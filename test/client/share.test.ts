@@ -22,7 +22,7 @@ interface Tab {
   readonly messages: PushMessage[];
 }
 
-/** How long tabs wait for confirmations, and how often a leader looks for dead tabs. */
+/** How often a leader looks for dead tabs, where a test waits for that. */
 const CONFIRM_TIMEOUT_MS = 200;
 
 /** A page lifecycle the test drives. */
@@ -48,7 +48,6 @@ function openTab(
   extra: Partial<SharedClientOptions> = {},
 ): Tab {
   const client = createClient({
-    shareConfirmTimeoutMs: CONFIRM_TIMEOUT_MS,
     ...extra,
     ...(page === undefined ? {} : { page }),
     url: e2e.url,
@@ -188,7 +187,9 @@ describe('shareConnection', () => {
 
   it('loses nothing when the leader dies before the other tabs got its last messages', async () => {
     await using e2e = await startE2E({ onMessage: (_s, data) => ({ echo: data }) });
-    await using tabs = await openTabs(e2e, ['a', 'b', 'c']);
+    await using tabs = await openTabs(e2e, ['a', 'b', 'c'], undefined, {
+      shareConfirmTimeoutMs: CONFIRM_TIMEOUT_MS,
+    });
     const { hub, storage } = tabs;
     const [a, b, c] = tabs.tabs as [Tab, Tab, Tab];
     await e2e.gateway().publish({ to: { user: 'alice' }, data: 1 });
@@ -295,7 +296,9 @@ describe('shareConnection', () => {
 
   it('lets go of the channels of a follower that crashed, not of one that is frozen', async () => {
     await using e2e = await startE2E();
-    await using tabs = await openTabs(e2e, ['a', 'b', 'c']);
+    await using tabs = await openTabs(e2e, ['a', 'b', 'c'], undefined, {
+      shareConfirmTimeoutMs: CONFIRM_TIMEOUT_MS,
+    });
     const { hub } = tabs;
     const [, b, c] = tabs.tabs as [Tab, Tab, Tab];
     b.client.subscribe('crashing');

@@ -40,8 +40,7 @@ const PAGE = `<!doctype html>
     url: 'ws://' + location.host + config.path,
     token,
     shareConnection: true,
-    // How often the leader looks for tabs that died (a crashed follower's channels).
-    shareConfirmTimeoutMs: 3000,
+    shareConfirmTimeoutMs: CONFIRM_TIMEOUT_MS,
     storage: localStorage,
     maxReconnectDelayMs: 1000,
   });
@@ -84,13 +83,20 @@ export async function openShareTab(
   origin: string,
   user: string,
   page?: Page,
+  /** `shareConfirmTimeoutMs`: also how often a leader looks for tabs that died. */
+  confirmTimeoutMs = 10_000,
 ): Promise<ShareTab> {
   const tab = page ?? (await context.newPage());
   let sockets = 0;
   tab.on('websocket', () => sockets++);
   // The gateway answers 404 here; what matters is that the document comes from it.
   await tab.goto(`${origin}${SHARE_PAGE_PATH}`);
-  await tab.setContent(PAGE.replace('USER', JSON.stringify(user)));
+  await tab.setContent(
+    PAGE.replace('USER', JSON.stringify(user)).replace(
+      'CONFIRM_TIMEOUT_MS',
+      String(confirmTimeoutMs),
+    ),
+  );
   await tab.locator('#state', { hasText: /^open$/ }).waitFor();
   return {
     page: tab,
