@@ -229,9 +229,8 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
       expiresAt,
       plan.requireAck,
     );
-    // A target names users only or one channel; redelivery tracks user streams in flight.
-    const inboxes = plan.streams[0]?.startsWith(USER_STREAM_PREFIX) === true ? plan.streams : [];
-    redelivery.begin(inboxes);
+    // Counted from before the append until after the fan-out: redelivery waits for it.
+    const flight = redelivery.begin();
     try {
       // Append first, then fan out with the positions the log assigned: a session that
       // resumes later finds in the log everything it was (or would have been) pushed.
@@ -269,7 +268,7 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
       counters.published++;
       return result;
     } finally {
-      redelivery.end(inboxes);
+      redelivery.end(flight);
     }
   }
 

@@ -16,7 +16,9 @@
  * session was registered — a requireAck one among them is owed, the rest are not (the
  * session did not exist). Offsets from `h0` on are held or still to come. When nothing
  * is held yet, a publish may have appended a message and not fanned it out: the decision
- * then waits until the stream has no publish in flight, or a push gets held.
+ * then waits until every publish begun before it has fanned out, or a push gets held.
+ * Publishes are counted per {@link Flight}, not per stream: a publish costs one counter
+ * up and down, and a decision waits at most for the publishes of one commit or so.
  *
  * Redelivered pushes skip the offsets between them on purpose, so each names the offset
  * it follows (`push.after`, PROTOCOL.md §5): the device's acknowledged offset for the
@@ -45,10 +47,18 @@ import { expired } from './store-views.js';
 /** Messages read from the log per round trip while redelivering. */
 export const REDELIVERY_BATCH = 256;
 
-/** Fewest `end` calls between two sweeps of idle streams. */
-const SWEEP_EVERY_MIN = 4_096;
-/** In-flight count of a stream marked by a sweep: idle, deleted by the next one. */
-const STALE = -1;
+/**
+ * Publishes begun between two redelivery decisions: how many are still in flight, and
+ * the decisions waiting for them to land.
+ */
+export interface Flight {
+  count: number;
+  readonly waiting: (() => void)[];
+}
+
+function newFlight(): Flight {
+  return { count: 0, waiting: [] };
+}
 
 interface HeldPush {
   readonly epoch: string;
@@ -61,7 +71,7 @@ interface Hold {
   readonly session: Session;
   readonly stream: string;
   readonly held: HeldPush[];
-  /** Set while waiting for the stream's publishes in flight. */
+  /** Set while waiting for publishes in flight. */
   wake: (() => void) | undefined;
   /**
    * Once a message was redelivered: its epoch, and the offset the next push written
@@ -82,17 +92,10 @@ export class Redelivery {
   readonly #deps: RedeliveryDeps;
   /** By session id. */
   readonly #holds = new Map<string, Hold>();
-  /** Holds waiting for a stream's publishes in flight, by stream. */
-  readonly #waiting = new Map<string, Set<Hold>>();
-  /**
-   * User streams with publishes between `begin` and `end`, and how many. A stream whose
-   * count fell to 0 keeps its entry for a while (deleting and re-adding a busy inbox's key
-   * on every publish made the map rehash): a sweep marks entries at 0 as {@link STALE},
-   * and the next sweep deletes those still marked, that is, not published to in between.
-   */
-  readonly #inFlight = new Map<string, number>();
-  /** `end` calls until the next sweep. */
-  #untilSweep = SWEEP_EVERY_MIN;
+  /** The flight publishes begin in now. */
+  #current: Flight = newFlight();
+  /** Earlier flights with publishes still in flight, oldest first. */
+  readonly #landing: Flight[] = [];
 
   constructor(deps: RedeliveryDeps) {
     this.#deps = deps;
@@ -103,33 +106,21 @@ export class Redelivery {
     return this.#holds.size !== 0;
   }
 
-  /** A publish to these user streams is about to append. */
-  begin(streams: readonly string[]): void {
-    const inFlight = this.#inFlight;
-    for (const s of streams) inFlight.set(s, Math.max(inFlight.get(s) ?? 0, 0) + 1);
+  /** A publish is about to append; hand what this returns to {@link end}. */
+  begin(): Flight {
+    const flight = this.#current;
+    flight.count++;
+    return flight;
   }
 
   /** That publish fanned out (or failed). */
-  end(streams: readonly string[]): void {
-    const inFlight = this.#inFlight;
-    for (const s of streams) {
-      const count = Math.max((inFlight.get(s) ?? 1) - 1, 0);
-      inFlight.set(s, count);
-      if (count > 0) continue;
-      const waiting = this.#waiting.get(s);
-      if (waiting !== undefined) for (const hold of [...waiting]) hold.wake?.();
+  end(flight: Flight): void {
+    if (--flight.count > 0 || flight === this.#current) return;
+    // Flights land in order: a decision waits for its flight and every earlier one.
+    const landing = this.#landing;
+    while (landing.length > 0 && (landing[0] as Flight).count === 0) {
+      for (const wake of (landing.shift() as Flight).waiting) wake();
     }
-    // Amortized: a sweep visits every entry once per that many calls.
-    if (--this.#untilSweep <= 0) this.#sweep();
-  }
-
-  #sweep(): void {
-    const inFlight = this.#inFlight;
-    for (const [s, count] of inFlight) {
-      if (count === STALE) inFlight.delete(s);
-      else if (count === 0) inFlight.set(s, STALE);
-    }
-    this.#untilSweep = Math.max(SWEEP_EVERY_MIN, inFlight.size);
   }
 
   /** Fan-out: keep this push for `session` if its redelivery is in progress. */
@@ -216,21 +207,26 @@ export class Redelivery {
 
   /** Resolves once what may be written before the held pushes is known. */
   #settled(hold: Hold): Promise<void> {
-    if (hold.held.length > 0 || (this.#inFlight.get(hold.stream) ?? 0) <= 0) {
-      return Promise.resolve();
+    if (hold.held.length > 0) return Promise.resolve();
+    const current = this.#current;
+    if (current.count > 0) {
+      // Every publish begun until now must land first: later ones find the session
+      // registered, and hold their pushes here.
+      this.#landing.push(current);
+      this.#current = newFlight();
     }
+    const last = this.#landing.at(-1);
+    if (last === undefined) return Promise.resolve();
     return new Promise((resolve) => {
-      let waiting = this.#waiting.get(hold.stream);
-      if (waiting === undefined) {
-        waiting = new Set();
-        this.#waiting.set(hold.stream, waiting);
-      }
-      waiting.add(hold);
-      hold.wake = () => {
+      const wake = (): void => {
         hold.wake = undefined;
-        this.#unwait(hold);
         resolve();
       };
+      hold.wake = wake;
+      // Called by the flight, unless a held push or the session's end woke it first.
+      last.waiting.push(() => {
+        if (hold.wake === wake) wake();
+      });
     });
   }
 
@@ -287,15 +283,7 @@ export class Redelivery {
 
   #drop(hold: Hold): void {
     if (this.#holds.get(hold.session.id) === hold) this.#holds.delete(hold.session.id);
-    this.#unwait(hold);
     // A waiting run resumes, finds the session gone, and ends.
     hold.wake?.();
-  }
-
-  #unwait(hold: Hold): void {
-    const waiting = this.#waiting.get(hold.stream);
-    if (waiting === undefined) return;
-    waiting.delete(hold);
-    if (waiting.size === 0) this.#waiting.delete(hold.stream);
   }
 }
