@@ -49,7 +49,7 @@ export const SPACED_COMMIT_MIN_WRITES = 32;
 
 /** What one group commit wrote; passed to {@link CommitOptions.onCommit}. */
 export interface CommitInfo {
-  /** Writes in the transaction (appended messages plus ack calls). */
+  /** Writes in the transaction (appended messages, ack calls and receipts). */
   readonly writes: number;
   /** Time from BEGIN to COMMIT, in ms. */
   readonly durationMs: number;
@@ -74,7 +74,7 @@ export interface CommitOptions {
    */
   readonly commitSpacingMs?: number;
   /**
-   * Most writes (appended messages plus ack and receipt calls) in one transaction. More
+   * Most writes (appended messages, ack calls and receipts) in one transaction. More
    * queued writes are committed in further transactions, each on its own macrotask, so a
    * burst does not block the event loop for the whole backlog.
    * @default 1000 ({@link DEFAULT_MAX_WRITES_PER_COMMIT})
@@ -92,7 +92,9 @@ export interface CommitOptions {
 export interface CommitParticipant {
   /**
    * Move at most `limit` of the oldest queued writes aside for this commit; returns how
-   * many it took. Writes left queued go into a later commit.
+   * many it took. Writes left queued go into a later commit. A participant that queues
+   * several writes as one item takes whole items, and the first one even when it alone
+   * exceeds `limit` (but nothing when `limit` is 0).
    */
   take(limit: number): number;
   /** Whether writes are still queued (after {@link take}). */

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createSqliteAckStore } from '../../src/adapters/sqlite-acks.js';
+import { RECEIPTS_PER_WRITE, createSqliteAckStore } from '../../src/adapters/sqlite-acks.js';
 import { SPACED_COMMIT_MIN_WRITES } from '../../src/adapters/sqlite-commit.js';
 import { createSqliteLog } from '../../src/adapters/sqlite-log.js';
 import { InvalidOptionError } from '../../src/protocol/index.js';
@@ -150,4 +150,36 @@ test('commitSpacingMs must be an integer from 0 to 60000', () => {
       InvalidOptionError,
     );
   }
+});
+
+test('receipts count one write each: a large batch is committed in slices', async () => {
+  const commits: number[] = [];
+  const acks = createSqliteAckStore({
+    path: freshPath(),
+    maxWritesPerCommit: 250,
+    onCommit: (info) => commits.push(info.writes),
+  });
+  const consumer = { userId: 'alice', tenantId: undefined, device: undefined };
+  const now = Date.now();
+  const receipts = Array.from({ length: 1_000 }, (_, i) => ({
+    kind: 'delivered' as const,
+    stream: 'user:alice',
+    epoch: 'e',
+    consumer,
+    session: `s${i}`,
+    fromOffset: i + 1,
+    toOffset: i + 1,
+    firstAt: now,
+    lastAt: now,
+  }));
+  await acks.record(receipts);
+  // Whole chunks of RECEIPTS_PER_WRITE, as many as fit in 250 writes.
+  const perCommit = Math.floor(250 / RECEIPTS_PER_WRITE) * RECEIPTS_PER_WRITE;
+  assert.deepEqual(
+    commits,
+    Array.from({ length: 1_000 / perCommit }, () => perCommit),
+  );
+  const stored = await acks.receipts('user:alice', { epoch: 'e', minOffset: 0, limit: 2_000 });
+  assert.equal(stored.length, 1_000);
+  await acks.close();
 });
