@@ -13,13 +13,6 @@
  * A commit runs synchronously, so its size is capped ({@link CommitOptions.maxWritesPerCommit}):
  * under a burst, the queue is written a slice per macrotask and the event loop keeps
  * serving sockets between slices, instead of stalling for one giant transaction.
- *
- * Under load, commits start at most once per {@link CommitOptions.commitSpacingMs}.
- * What a commit costs is mostly the pages it dirties (the stream heads and the stream
- * index, spread over the file when many streams are written), not the rows: a commit of
- * 400 publishes to 400 users dirties barely more pages than one of 100, so spacing
- * commits cut the CPU of a durable publish by a sixth at 20,000 publishes/s. A write
- * arriving after a quiet spell is committed on the next macrotask as before.
  */
 import { performance } from 'node:perf_hooks';
 import { InvalidOptionError } from '../protocol/index.js';
@@ -37,16 +30,6 @@ export const DEFAULT_COMMIT_INTERVAL_MS = 0;
 /** Default of {@link CommitOptions.maxWritesPerCommit}. */
 export const DEFAULT_MAX_WRITES_PER_COMMIT = 1_000;
 
-/** Default of {@link CommitOptions.commitSpacingMs}. */
-export const DEFAULT_COMMIT_SPACING_MS = 10;
-
-/**
- * Writes the last commit must have held for the next one to wait for
- * {@link CommitOptions.commitSpacingMs}: fewer mean no load to speak of (one publisher
- * awaiting each publish, say), and such a writer is not slowed down.
- */
-export const SPACED_COMMIT_MIN_WRITES = 32;
-
 /** What one group commit wrote; passed to {@link CommitOptions.onCommit}. */
 export interface CommitInfo {
   /** Writes in the transaction (appended messages, ack calls and receipts). */
@@ -63,16 +46,6 @@ export interface CommitOptions {
    * @default 0 ({@link DEFAULT_COMMIT_INTERVAL_MS})
    */
   readonly commitIntervalMs?: number;
-  /**
-   * Under load, the least time from the start of one commit to the start of the next, in
-   * ms: after a commit of at least {@link SPACED_COMMIT_MIN_WRITES} writes, a write queued
-   * sooner waits for the rest of this time, and everything queued meanwhile shares its
-   * commit. After a smaller commit, or a quiet spell, a write is committed on the next
-   * macrotask. Trades at most this much latency, under load only, for fewer commits.
-   * 0 commits every macrotask that queued writes.
-   * @default 10 ({@link DEFAULT_COMMIT_SPACING_MS})
-   */
-  readonly commitSpacingMs?: number;
   /**
    * Most writes (appended messages, ack calls and receipts) in one transaction. More
    * queued writes are committed in further transactions, each on its own macrotask, so a
@@ -127,17 +100,6 @@ export function commitInterval(value: number | undefined): number {
   return value;
 }
 
-/** Check a `commitSpacingMs` option. Throws {@link InvalidOptionError}. */
-export function commitSpacing(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_COMMIT_SPACING_MS;
-  if (!Number.isSafeInteger(value) || value < 0 || value > 60_000) {
-    throw new InvalidOptionError(
-      `commitSpacingMs must be an integer from 0 to 60000, got ${String(value)}.`,
-    );
-  }
-  return value;
-}
-
 /** Check a `maxWritesPerCommit` option. Throws {@link InvalidOptionError}. */
 export function maxWritesPerCommit(value: number | undefined): number {
   if (value === undefined) return DEFAULT_MAX_WRITES_PER_COMMIT;
@@ -151,15 +113,12 @@ export function maxWritesPerCommit(value: number | undefined): number {
 
 export function createCommitter(db: SqliteDatabase, options: CommitOptions = {}): Committer {
   const intervalMs = commitInterval(options.commitIntervalMs);
-  const spacingMs = commitSpacing(options.commitSpacingMs);
   const maxWrites = maxWritesPerCommit(options.maxWritesPerCommit);
   const participants = new Set<CommitParticipant>();
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
   let cancel: (() => void) | undefined;
-  /** When the last commit of {@link SPACED_COMMIT_MIN_WRITES} writes or more started. */
-  let lastStarted = Number.NEGATIVE_INFINITY;
 
   /** One transaction of at most `maxWrites` writes; returns whether writes are left. */
   function commitSlice(): boolean {
@@ -168,7 +127,6 @@ export function createCommitter(db: SqliteDatabase, options: CommitOptions = {})
     for (const p of members) writes += p.take(maxWrites - writes);
     if (writes === 0) return false;
     const started = performance.now();
-    if (writes >= SPACED_COMMIT_MIN_WRITES) lastStarted = started;
     let error: StoreWriteError | undefined;
     try {
       // IMMEDIATE takes the write lock up front, so a second process sharing the file
@@ -223,9 +181,7 @@ export function createCommitter(db: SqliteDatabase, options: CommitOptions = {})
       return () => participants.delete(participant);
     },
     schedule() {
-      if (cancel !== undefined) return;
-      const spaced = Math.ceil(lastStarted + spacingMs - performance.now());
-      later(Math.max(intervalMs, spaced, 0));
+      later(intervalMs);
     },
     flush,
     dispose() {

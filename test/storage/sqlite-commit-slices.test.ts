@@ -1,7 +1,7 @@
 /**
  * Group commits in slices: a backlog is committed `maxWritesPerCommit` writes at a time,
  * one transaction per macrotask, and acks queued together are merged before they are
- * written. Under load, commits are spaced by `commitSpacingMs`.
+ * written.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { RECEIPTS_PER_WRITE, createSqliteAckStore } from '../../src/adapters/sqlite-acks.js';
-import { SPACED_COMMIT_MIN_WRITES } from '../../src/adapters/sqlite-commit.js';
 import { createSqliteLog } from '../../src/adapters/sqlite-log.js';
 import { InvalidOptionError } from '../../src/protocol/index.js';
 
@@ -98,58 +97,6 @@ test('acks queued for one commit are merged as if applied one after another', as
   await acks.ack(alice, at('a', 'e1', 3));
   assert.deepEqual((await acks.acked(alice))[0], { stream: 'a', epoch: 'e1', offset: 9 });
   await acks.close();
-});
-
-test('after a busy commit, commits wait for commitSpacingMs; small ones do not', async () => {
-  const commits: number[] = [];
-  const log = createSqliteLog({
-    path: freshPath(),
-    commitSpacingMs: 200,
-    onCommit: (info) => commits.push(info.writes),
-  });
-  let n = 0;
-  const append = () => log.append('s', { id: `m${++n}`, data: n, publishedAt: 0 });
-  // One write at a time, as a publisher awaiting each publish: never held back.
-  const started = performance.now();
-  for (let i = 0; i < 3; i++) await append();
-  assert.ok(performance.now() - started < 150, 'small commits ran at once');
-  // A busy commit, then writes queued on separate macrotasks right after it: they wait
-  // for its spacing and share the next commit.
-  await Promise.all(Array.from({ length: SPACED_COMMIT_MIN_WRITES }, append));
-  const second = append();
-  await new Promise(setImmediate);
-  const third = append();
-  await Promise.all([second, third]);
-  assert.deepEqual(commits, [1, 1, 1, SPACED_COMMIT_MIN_WRITES, 2]);
-  assert.equal((await log.head('s'))?.offset, n);
-  await log.close();
-});
-
-test('commitSpacingMs 0 commits every macrotask that queued writes', async () => {
-  const commits: number[] = [];
-  const log = createSqliteLog({
-    path: freshPath(),
-    commitSpacingMs: 0,
-    onCommit: (info) => commits.push(info.writes),
-  });
-  let n = 0;
-  const append = () => log.append('s', { id: `m${++n}`, data: n, publishedAt: 0 });
-  await Promise.all(Array.from({ length: SPACED_COMMIT_MIN_WRITES }, append));
-  const second = append();
-  await new Promise(setImmediate);
-  const third = append();
-  await Promise.all([second, third]);
-  assert.deepEqual(commits, [SPACED_COMMIT_MIN_WRITES, 1, 1]);
-  await log.close();
-});
-
-test('commitSpacingMs must be an integer from 0 to 60000', () => {
-  for (const bad of [-1, 1.5, 60_001, Number.NaN]) {
-    assert.throws(
-      () => createSqliteLog({ path: freshPath(), commitSpacingMs: bad }),
-      InvalidOptionError,
-    );
-  }
 });
 
 test('receipts count one write each: a large batch is committed in slices', async () => {
