@@ -130,3 +130,30 @@ test('receipts count one write each: a large batch is committed in slices', asyn
   assert.equal(stored.length, 1_000);
   await acks.close();
 });
+
+test('commits of any size write every message and every stream head', async () => {
+  const path = freshPath();
+  const log = createSqliteLog({ path });
+  // 1 to 70 publishes per commit, over as many streams: full 32-row statements and every
+  // size of the rest, for messages and for stream heads alike.
+  for (let size = 1; size <= 70; size++) {
+    await Promise.all(
+      Array.from({ length: size }, (_, i) =>
+        log.append(`s${i}`, { id: `m${size}-${i}`, data: [size, i], publishedAt: Date.now() }),
+      ),
+    );
+  }
+  await log.close();
+  const reopened = createSqliteLog({ path });
+  for (let i = 0; i < 70; i++) {
+    // Stream s<i> got one message in each commit of more than i publishes.
+    const count = 70 - i;
+    assert.equal((await reopened.head(`s${i}`))?.offset, count);
+    const slice = await reopened.read(`s${i}`, 0, 100);
+    assert.deepEqual(
+      slice?.messages.map((m) => [m.offset, m.data]),
+      Array.from({ length: count }, (_, k) => [k + 1, [i + 1 + k, i]]),
+    );
+  }
+  await reopened.close();
+});
