@@ -148,6 +148,12 @@ const NO_HEADERS: ConnectionInfo['headers'] = Object.freeze({});
  * The {@link Connection} of one WebSocket. Methods live on the prototype rather than in
  * closures per connection: an idle gateway's memory is mostly per-connection objects.
  */
+/** The text written last, and its UTF-8 bytes (see {@link WsConnection.send}). */
+let lastText = '';
+let lastBytes = Buffer.alloc(0);
+/** Bytes sent as a text frame, as the protocol requires. */
+const TEXT_FRAME = { binary: false } as const;
+
 class WsConnection implements Connection {
   readonly #ws: WebSocket;
   #info: ConnectionInfo;
@@ -164,7 +170,15 @@ class WsConnection implements Connection {
 
   send(text: string): void {
     const ws = this.#ws;
-    if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    if (ws.readyState !== WebSocket.OPEN) return;
+    // A push goes out as the very same string to every session receiving its stream: it
+    // is encoded to UTF-8 once, and every socket writes those bytes (`ws` writes a string
+    // by encoding it again for each socket). The bytes are never changed once made.
+    if (text !== lastText) {
+      lastText = text;
+      lastBytes = Buffer.from(text, 'utf8');
+    }
+    ws.send(lastBytes, TEXT_FRAME);
   }
 
   get bufferedAmount(): number {
