@@ -6,25 +6,11 @@
  * everything a push costs the server except the socket write itself.
  * `node --import tsx bench/gateway-publish.ts [users] [rate] [seconds] [sqlite|memory]`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGatewayCore, createSqliteStore, type Connection } from '../src/entries/server.js';
-import { paced } from './paced.js';
-
-/**
- * CPU time of the event loop's thread alone, in µs, from /proc (Linux; `undefined`
- * elsewhere): the SQLite store's writer and checkpoint threads are not in it. 10 ms steps.
- */
-function loopCpuUs(): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return undefined;
-  }
-}
+import { loopCpuUs, paced } from './paced.js';
 
 const args = process.argv.slice(2);
 const [users = 5_000, rate = 40_000, seconds = 3] = args.slice(0, 3).map(Number);

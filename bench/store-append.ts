@@ -4,25 +4,11 @@
  * publisher makes. Prints CPU per append and commit latency.
  * `node --import tsx bench/store-append.ts [users] [rate] [seconds] [checkpointIntervalMs]`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../src/entries/server.js';
-import { paced } from './paced.js';
-
-/**
- * CPU time of the event loop's thread alone, in µs, from /proc (Linux; `undefined`
- * elsewhere): the SQLite store's writer and checkpoint threads are not in it. 10 ms steps.
- */
-function loopCpuUs(): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return undefined;
-  }
-}
+import { loopCpuUs, paced } from './paced.js';
 
 const [users = 5_000, rate = 40_000, seconds = 3, checkpointIntervalMs] = process.argv
   .slice(2)
