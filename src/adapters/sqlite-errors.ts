@@ -3,27 +3,19 @@
  * names the database file and says what to do, the `cause` keeps SQLite's own error.
  */
 
-export const StoreErrorCode = {
-  /** The database could not be opened: missing directory, no permission, not a database, a newer schema. */
-  OPEN: 'LIFELINE_ERR_STORE_OPEN',
-  /** The store was used after `close()`. */
-  CLOSED: 'LIFELINE_ERR_STORE_CLOSED',
-  /** A commit failed; nothing of the batch was stored. */
-  WRITE: 'LIFELINE_ERR_STORE_WRITE',
-  /** A read, or the retention it applies, failed. */
-  QUERY: 'LIFELINE_ERR_STORE_QUERY',
-} as const;
+import { LifelineError, StoreErrorCode } from '../protocol/index.js';
 
-export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
+export { StoreErrorCode };
 
-/** Base class of the SQLite store's errors. */
-export class StoreError extends Error {
+/**
+ * Base class of the SQLite store's errors: a {@link LifelineError} (no close code), so one
+ * `instanceof LifelineError` covers what the gateway and its store throw.
+ */
+export class StoreError extends LifelineError {
   override readonly name: string = 'StoreError';
-  readonly code: StoreErrorCode;
 
   constructor(code: StoreErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
   }
 }
 

@@ -40,7 +40,25 @@ export const ErrorCode = {
   STORAGE: 'LIFELINE_ERR_STORAGE',
 } as const;
 
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+/**
+ * Codes of the gateway's SQLite store errors (`StoreError` and its subclasses in
+ * `lifeline/server`). Kept apart from {@link ErrorCode} so the client bundles carry none of them.
+ */
+export const StoreErrorCode = {
+  /** The database could not be opened: missing directory, no permission, not a database, a newer schema. */
+  OPEN: 'LIFELINE_ERR_STORE_OPEN',
+  /** The store was used after `close()`. */
+  CLOSED: 'LIFELINE_ERR_STORE_CLOSED',
+  /** A commit failed; nothing of the batch was stored. */
+  WRITE: 'LIFELINE_ERR_STORE_WRITE',
+  /** A read, or the retention it applies, failed. */
+  QUERY: 'LIFELINE_ERR_STORE_QUERY',
+} as const;
+
+export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
+
+/** Every code a {@link LifelineError} can carry. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode] | StoreErrorCode;
 
 export interface LifelineErrorOptions {
   readonly cause?: unknown;
