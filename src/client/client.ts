@@ -15,7 +15,6 @@ import {
   MAX_TOKEN_LENGTH,
   PROTOCOL_VERSION,
   errorFromClose,
-  InvalidOptionError,
   ProtocolError,
   type LifelineError,
   type PublishTarget,
@@ -32,7 +31,12 @@ import * as failure from './failures.js';
 import { Heartbeat } from './heartbeat.js';
 import { pageAction } from './lifecycle.js';
 import { createLink, type Link } from './link.js';
-import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
+import {
+  callTimeoutMs,
+  resolveOptions,
+  type ClientOptions,
+  type ResolvedOptions,
+} from './options.js';
 import { DEFAULT_MAX_FRAME_BYTES, helloText } from './outbound.js';
 import { PersistedPositions } from './persisted.js';
 import { decide } from './reconnect.js';
@@ -170,13 +174,9 @@ class Client implements LifelineClient {
   ): Promise<unknown> {
     const state = this.cell_.current;
     if (isTerminal(state)) return Promise.reject(terminalError(state));
-    const timeoutMs = options.timeoutMs ?? this.options_.requestTimeoutMs;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
-      return Promise.reject(
-        new InvalidOptionError(DEV ? 'timeoutMs must be a finite number > 0' : 'timeoutMs'),
-      );
     return new Promise((resolve, reject) => {
       try {
+        const timeoutMs = callTimeoutMs(options.timeoutMs, this.options_.requestTimeoutMs);
         this.outbox_.add(data, { resolve, reject }, timeoutMs, frame, options.id);
       } catch (error) {
         reject(error);

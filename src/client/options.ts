@@ -5,6 +5,7 @@
  */
 import {
   InvalidOptionError,
+  MAX_ID_LENGTH,
   MAX_NAME_LENGTH,
   MAX_TOKEN_LENGTH,
   UnsupportedError,
@@ -481,6 +482,24 @@ function storageKeyOption(value: unknown, url: string): string {
   if (value === undefined) return `${DEFAULT_STORAGE_KEY_PREFIX}${url}`;
   if (typeof value !== 'string' || value === '')
     invalid('storageKey', DEV && 'a non-empty string', value);
+  return value;
+}
+
+/** A call's `timeoutMs` (`request`, `publish`), or `fallback`. Throws `InvalidOptionError`. */
+export function callTimeoutMs(value: unknown, fallback: number): number {
+  return num('timeoutMs', value, fallback, Num.PositiveDuration);
+}
+
+/**
+ * A call's own `id`, when it chose one: 1 to {@link MAX_ID_LENGTH} characters and not
+ * `inUse` by another call. Throws `InvalidOptionError`.
+ */
+export function callId(value: unknown, inUse: (id: string) => boolean): string | undefined {
+  if (
+    value !== undefined &&
+    (typeof value !== 'string' || value === '' || value.length > MAX_ID_LENGTH || inUse(value))
+  )
+    invalid('id', DEV && `1-${MAX_ID_LENGTH} characters, not in use by another call`, value);
   return value;
 }
 

@@ -11,8 +11,6 @@
  */
 import {
   FrameTooLargeError,
-  InvalidOptionError,
-  MAX_ID_LENGTH,
   OutboxFullError,
   RequestFailedError,
   TimeoutError,
@@ -23,6 +21,7 @@ import {
   type RequestFrame,
 } from '../protocol/index.js';
 import { DEV, type Disposer, type Scope } from '../env/index.js';
+import { callId } from './options.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './outbound.js';
 import { encodeClientFrame } from './wire.js';
 
@@ -97,17 +96,7 @@ export class Outbox {
     frame: (id: string, data: unknown) => OutboxFrame = requestFrame,
     chosen?: string,
   ): { id: string; sent: boolean } {
-    if (
-      chosen !== undefined &&
-      (typeof chosen !== 'string' ||
-        chosen.length === 0 ||
-        chosen.length > MAX_ID_LENGTH ||
-        this.entries_.has(chosen))
-    )
-      throw new InvalidOptionError(
-        DEV ? `id must be 1-${MAX_ID_LENGTH} characters and not in use by another call` : 'id',
-      );
-    const id = chosen ?? this.options_.nextId();
+    const id = callId(chosen, (id) => this.entries_.has(id)) ?? this.options_.nextId();
     const text = encodeClientFrame(frame(id, data));
     const bytes = utf8Length(text);
     if (bytes > this.maxFrameBytes_) throw tooLarge(id, bytes, this.maxFrameBytes_);

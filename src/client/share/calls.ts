@@ -4,15 +4,10 @@
  * leader gets every unanswered one again, and runs it once (the gateway de-duplicates by
  * that id).
  */
-import {
-  InvalidOptionError,
-  MAX_ID_LENGTH,
-  TimeoutError,
-  type LifelineError,
-  type PublishTarget,
-} from '../../protocol/index.js';
+import { TimeoutError, type LifelineError, type PublishTarget } from '../../protocol/index.js';
 import type { Clock, Disposer, Scope } from '../../env/index.js';
 import { deferred } from '../deferred.js';
+import { callId, callTimeoutMs } from '../options.js';
 import type { RequestOptions, SendOptions, SendResult } from '../types.js';
 import { callData, decodeError, type CallOp, type FromLeader, type ToLeader } from './wire.js';
 
@@ -53,12 +48,11 @@ export class TabCalls {
     to: PublishTarget | undefined,
     options: RequestOptions,
   ): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? this.host_.requestTimeoutMs;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
-      return Promise.reject(new InvalidOptionError('timeoutMs must be a finite number > 0'));
+    let timeoutMs: number;
     let text: string;
     let rid: string;
     try {
+      timeoutMs = callTimeoutMs(options.timeoutMs, this.host_.requestTimeoutMs);
       text = callData(data);
       rid = this.callId_(options.id);
     } catch (error) {
@@ -147,10 +141,6 @@ export class TabCalls {
    * next leader after this one died runs once on the gateway.
    */
   private callId_(chosen: string | undefined): string {
-    if (chosen === undefined) return this.nextId();
-    if (typeof chosen !== 'string' || chosen.length === 0 || chosen.length > MAX_ID_LENGTH)
-      throw new InvalidOptionError(`id must be 1-${MAX_ID_LENGTH} characters.`);
-    if (this.calls_.has(chosen)) throw new InvalidOptionError(`id ${chosen} is in use.`);
-    return chosen;
+    return callId(chosen, (id) => this.calls_.has(id)) ?? this.nextId();
   }
 }
