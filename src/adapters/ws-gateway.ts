@@ -148,20 +148,36 @@ const NO_HEADERS: ConnectionInfo['headers'] = Object.freeze({});
  * The {@link Connection} of one WebSocket. Methods live on the prototype rather than in
  * closures per connection: an idle gateway's memory is mostly per-connection objects.
  */
-/** The text written last, and its UTF-8 bytes (see {@link WsConnection.send}). */
-let lastText = '';
-let lastBytes = Buffer.alloc(0);
+/**
+ * The UTF-8 bytes of the text written last, one per gateway: a push goes out as the very
+ * same string to every session receiving its stream, so a broadcast is encoded once.
+ */
+class LastText {
+  #text = '';
+  #bytes = Buffer.alloc(0);
+
+  bytesOf(text: string): Buffer {
+    if (text !== this.#text) {
+      this.#text = text;
+      this.#bytes = Buffer.from(text, 'utf8');
+    }
+    return this.#bytes;
+  }
+}
+
 /** Bytes sent as a text frame, as the protocol requires. */
 const TEXT_FRAME = { binary: false } as const;
 
 class WsConnection implements Connection {
   readonly #ws: WebSocket;
+  readonly #encoded: LastText;
   #info: ConnectionInfo;
   handler: ConnectionHandler | undefined;
 
-  constructor(ws: WebSocket, info: ConnectionInfo) {
+  constructor(ws: WebSocket, info: ConnectionInfo, encoded: LastText) {
     this.#ws = ws;
     this.#info = info;
+    this.#encoded = encoded;
   }
 
   get info(): ConnectionInfo {
@@ -171,14 +187,9 @@ class WsConnection implements Connection {
   send(text: string): void {
     const ws = this.#ws;
     if (ws.readyState !== WebSocket.OPEN) return;
-    // A push goes out as the very same string to every session receiving its stream: it
-    // is encoded to UTF-8 once, and every socket writes those bytes (`ws` writes a string
-    // by encoding it again for each socket). The bytes are never changed once made.
-    if (text !== lastText) {
-      lastText = text;
-      lastBytes = Buffer.from(text, 'utf8');
-    }
-    ws.send(lastBytes, TEXT_FRAME);
+    // Bytes rather than the string: `ws` writes a string by encoding it again for each
+    // socket. The bytes are never changed once made, so sockets can share them.
+    ws.send(this.#encoded.bytesOf(text), TEXT_FRAME);
   }
 
   get bufferedAmount(): number {
@@ -237,6 +248,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       : createPollingHandler({ core, path, allowOrigin }, options.polling ?? {});
 
   const onError = (error: Error): void => logger.debug({ err: error }, 'websocket error');
+  const encoded = new LastText();
 
   function connected(ws: TrackedSocket, request: IncomingMessage): void {
     ws.on('error', onError);
@@ -245,7 +257,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       headers: request.headers,
       transport: 'websocket',
     };
-    const connection = new WsConnection(ws, info);
+    const connection = new WsConnection(ws, info, encoded);
     if (ws.protocol !== SUBPROTOCOL) {
       core.refuse(connection, CloseCode.UNSUPPORTED_VERSION);
       return;
