@@ -15,11 +15,19 @@ import type { Disposer, Scope } from '../env/index.js';
 /** Sends positions in `ack` frames; false when no session is open to take them. */
 export type AckSender = (positions: readonly StreamPosition[]) => boolean;
 
+interface Pending {
+  stream: string;
+  epoch: string;
+  offset: number;
+}
+
 export class AckBatcher {
   private readonly scope_: Scope;
   private readonly send_: AckSender;
   /** Copies owned here: updated in place while pending, handed out by `flush`. */
-  private pending_ = new Map<string, { stream: string; epoch: string; offset: number }>();
+  private pending_ = new Map<string, Pending>();
+  /** The pending entry acknowledged last, found without a Map lookup (see `Positions`). */
+  private last_: Pending | undefined;
   private timer_: Disposer | null = null;
   /** The delay the running timer was armed with. */
   private timerMs_ = 0;
@@ -32,12 +40,17 @@ export class AckBatcher {
   /** Acknowledge `position` (and everything before it in its stream) within `delayMs`. */
   add(position: StreamPosition, delayMs: number): void {
     const { stream, epoch, offset } = position;
-    const pending = this.pending_.get(stream);
+    const last = this.last_;
+    const pending = last !== undefined && last.stream === stream ? last : this.pending_.get(stream);
     // No allocation per message: a pending position is moved forward in place.
-    if (pending === undefined) this.pending_.set(stream, { stream, epoch, offset });
-    else {
+    if (pending === undefined) {
+      const entry = { stream, epoch, offset };
+      this.pending_.set(stream, entry);
+      this.last_ = entry;
+    } else {
       pending.epoch = epoch;
       pending.offset = offset;
+      this.last_ = pending;
     }
     if (this.timer_ !== null) {
       // A shorter delay re-arms the timer; what was pending leaves with it (a longer
@@ -58,6 +71,8 @@ export class AckBatcher {
     this.timer_ = null;
     if (this.pending_.size === 0) return;
     const positions = [...this.pending_.values()];
-    if (this.send_(positions)) this.pending_.clear();
+    if (!this.send_(positions)) return;
+    this.pending_.clear();
+    this.last_ = undefined;
   }
 }

@@ -435,7 +435,10 @@ class Client implements LifelineClient {
 
   private frame_(link: Link, frame: ServerFrame): void {
     link.heartbeat?.activity();
-    if (frame.type === 'close') {
+    // Pushes first: nearly every frame is one.
+    if (frame.type === 'push' && link.session !== null) {
+      this.delivery_.push(frame);
+    } else if (frame.type === 'close') {
       this.lost_(link, errorFromClose(frame.code, frame.reason), frame.retryAfterMs);
     } else if (frame.type === 'welcome') {
       if (link.session !== null)
@@ -451,8 +454,6 @@ class Client implements LifelineClient {
         link,
         failure.protocolViolation(DEV ? `a ${frame.type} frame before welcome` : frame.type),
       );
-    } else if (frame.type === 'push') {
-      this.delivery_.push(frame);
     } else if (frame.type === 'resync') {
       this.delivery_.resync(frame);
     } else if (frame.type === 'reply') {

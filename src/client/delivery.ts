@@ -126,7 +126,8 @@ export class Delivery {
     const message: PushMessage = { id, stream, epoch, offset, data, publishedAt };
     this.received.set(message);
     if (this.batch_ === null) {
-      this.record_([message]);
+      this.recordOne_(message);
+      this.persisted_?.changed();
       this.events_.emit('message', message);
     } else {
       this.batch_.hold(message);
@@ -180,16 +181,18 @@ export class Delivery {
    * a listener that closes the client still has them sent and saved by `close()`.
    */
   private record_(messages: readonly PushMessage[]): void {
-    for (const m of messages) {
-      this.delivered.set(m);
-      this.acks_.add(
-        m,
-        m.stream.startsWith(CHANNEL_STREAM_PREFIX)
-          ? this.options_.channelAckDelayMs
-          : this.options_.ackDelayMs,
-      );
-    }
+    for (const m of messages) this.recordOne_(m);
     this.persisted_?.changed();
+  }
+
+  private recordOne_(m: PushMessage): void {
+    this.delivered.set(m);
+    this.acks_.add(
+      m,
+      m.stream.startsWith(CHANNEL_STREAM_PREFIX)
+        ? this.options_.channelAckDelayMs
+        : this.options_.ackDelayMs,
+    );
   }
 
   private sendAcks_(positions: readonly StreamPosition[]): boolean {

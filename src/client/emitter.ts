@@ -27,9 +27,15 @@ export class Emitter<Events extends { error: unknown }> {
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
     if (typeof listener !== 'function')
       throw new TypeError(DEV ? 'listener must be a function' : 'listener');
-    // Wrapped so the same function can be added twice and removed once per `on`.
-    const entry = ((payload: Events[K]) => listener(payload)) as Listener<never>;
-    this.listeners_.set(event, [...(this.listeners_.get(event) ?? []), entry]);
+    const listeners = this.listeners_.get(event) ?? [];
+    // A function added again is wrapped, so each `on` is removed by its own disposer.
+    // Only then: a wrapper is one more call (and object) per event for every listener.
+    const entry = (
+      listeners.includes(listener as Listener<never>)
+        ? (payload: Events[K]) => listener(payload)
+        : listener
+    ) as Listener<never>;
+    this.listeners_.set(event, [...listeners, entry]);
     return () => {
       const rest = (this.listeners_.get(event) ?? []).filter((l) => l !== entry);
       if (rest.length > 0) this.listeners_.set(event, rest);

@@ -8,7 +8,7 @@
  * current times; one that fires late (a throttled background tab) finds the deadline
  * already passed and reports at once.
  */
-import type { Disposer, Scope } from '../env/index.js';
+import type { Clock, Disposer, Scope } from '../env/index.js';
 
 export interface HeartbeatOptions {
   /** Ping after this long without inbound traffic, in ms. */
@@ -27,6 +27,9 @@ export interface HeartbeatHooks {
 export class Heartbeat {
   private readonly scope_: Scope;
   private readonly options_: HeartbeatOptions;
+  /** Read on every inbound frame: kept here rather than behind `scope_` and `options_`. */
+  private readonly clock_: Clock;
+  private readonly intervalMs_: number;
   private readonly hooks_: HeartbeatHooks;
   private nextPingAt_: number;
   private pongDeadline_: number | null = null;
@@ -37,6 +40,8 @@ export class Heartbeat {
     this.scope_ = scope;
     this.options_ = options;
     this.hooks_ = hooks;
+    this.clock_ = scope.clock;
+    this.intervalMs_ = options.intervalMs;
     this.nextPingAt_ = scope.clock.now() + options.intervalMs;
     this.arm_();
   }
@@ -44,7 +49,7 @@ export class Heartbeat {
   /** Any inbound frame proves the connection alive. Deliberately does not re-arm. */
   activity(): void {
     this.pongDeadline_ = null;
-    this.nextPingAt_ = this.scope_.clock.now() + this.options_.intervalMs;
+    this.nextPingAt_ = this.clock_.now() + this.intervalMs_;
   }
 
   /**

@@ -16,15 +16,21 @@ interface Entry {
 export class Positions {
   // Map order = least recently advanced first, so trimming keeps the freshest streams.
   private last_ = new Map<string, Entry>();
-  /** The stream set last: already at the end of the order, so no move is needed. */
+  /**
+   * The stream set last and its entry: already at the end of the order, so no move is
+   * needed, and found without a Map lookup. A client of one busy stream reads and writes
+   * only this entry per message; the Map's table stays out of the CPU cache, which counts
+   * when one process holds thousands of clients.
+   */
   private newest_: string | undefined;
+  private newestEntry_: Entry | undefined;
 
   /**
    * The stream's position. Read it at once: it is the live entry, which the next `set`
    * of the stream overwrites (no object is allocated per pushed message).
    */
   of(stream: string): StreamPosition | undefined {
-    return this.last_.get(stream);
+    return stream === this.newest_ ? this.newestEntry_ : this.last_.get(stream);
   }
 
   /** Record `position` as the stream's newest. */
@@ -32,22 +38,24 @@ export class Positions {
     const { stream, epoch, offset } = position;
     // Moving a key to the end of a Map costs a delete and an insert: skip it for the
     // stream that is already newest, the common case of a busy stream.
-    if (this.newest_ === stream) {
-      const entry = this.last_.get(stream) as Entry;
-      entry.epoch = epoch;
-      entry.offset = offset;
+    const newest = this.newestEntry_;
+    if (newest !== undefined && this.newest_ === stream) {
+      newest.epoch = epoch;
+      newest.offset = offset;
       return;
     }
+    const entry = { stream, epoch, offset };
     this.last_.delete(stream);
+    this.last_.set(stream, entry);
     this.newest_ = stream;
-    this.last_.set(stream, { stream, epoch, offset });
+    this.newestEntry_ = entry;
   }
 
   /** Move a stream to `position` (even backwards, after a resync), or forget it. */
   reset(stream: string, position: StreamPosition | undefined): void {
     if (position === undefined) {
       this.last_.delete(stream);
-      if (this.newest_ === stream) this.newest_ = undefined;
+      if (this.newest_ === stream) this.newest_ = this.newestEntry_ = undefined;
     } else this.set(position);
   }
 
