@@ -145,39 +145,74 @@ function pathOf(url: string | undefined): string {
 const NO_HEADERS: ConnectionInfo['headers'] = Object.freeze({});
 
 /**
- * The {@link Connection} of one WebSocket. Methods live on the prototype rather than in
- * closures per connection: an idle gateway's memory is mostly per-connection objects.
+ * The frame of the text written last, one per gateway: a push goes out as the very same
+ * string to every session receiving its stream, so a broadcast is encoded and framed once.
  */
-/**
- * The UTF-8 bytes of the text written last, one per gateway: a push goes out as the very
- * same string to every session receiving its stream, so a broadcast is encoded once.
- */
-class LastText {
+class LastFrame {
   #text = '';
-  #bytes = Buffer.alloc(0);
+  #frame = Buffer.alloc(0);
+  #headerBytes = 0;
 
-  bytesOf(text: string): Buffer {
+  /**
+   * The whole WebSocket frame of `text` (RFC 6455 §5.2): FIN, the text opcode, the
+   * payload length, no mask (a server never masks), then the UTF-8 bytes. Never changed
+   * once made, so sockets can share it.
+   */
+  frameOf(text: string): Buffer {
     if (text !== this.#text) {
+      const length = Buffer.byteLength(text, 'utf8');
+      const header = length < 126 ? 2 : length < 0x1_0000 ? 4 : 10;
+      const frame = Buffer.allocUnsafe(header + length);
+      frame[0] = 0x81; // FIN + text
+      if (header === 2) frame[1] = length;
+      else if (header === 4) {
+        frame[1] = 126;
+        frame.writeUInt16BE(length, 2);
+      } else {
+        frame[1] = 127;
+        frame.writeBigUInt64BE(BigInt(length), 2);
+      }
+      frame.write(text, header, 'utf8');
       this.#text = text;
-      this.#bytes = Buffer.from(text, 'utf8');
+      this.#frame = frame;
+      this.#headerBytes = header;
     }
-    return this.#bytes;
+    return this.#frame;
+  }
+
+  /** The UTF-8 bytes of `text`: the payload of its frame. */
+  bytesOf(text: string): Buffer {
+    return this.frameOf(text).subarray(this.#headerBytes);
   }
 }
 
 /** Bytes sent as a text frame, as the protocol requires. */
 const TEXT_FRAME = { binary: false } as const;
 
+/**
+ * The {@link Connection} of one WebSocket. Methods live on the prototype rather than in
+ * closures per connection: an idle gateway's memory is mostly per-connection objects.
+ */
 class WsConnection implements Connection {
   readonly #ws: WebSocket;
-  readonly #encoded: LastText;
+  readonly #frames: LastFrame;
+  /**
+   * The socket under `#ws`, when frames may be written to it directly: no extension was
+   * negotiated, so `ws` itself writes every frame (its pings, pongs and close included)
+   * at once and whole, never holding one back to compress it, and a frame written here
+   * cannot land between two parts of one of its own. A frame written directly skips the
+   * per-frame header buffer, cork and two-part write of `ws`: about a fifth of the CPU
+   * of a socket write. `null`: every frame goes through `ws`.
+   */
+  readonly #socket: Duplex | null;
   #info: ConnectionInfo;
   handler: ConnectionHandler | undefined;
 
-  constructor(ws: WebSocket, info: ConnectionInfo, encoded: LastText) {
+  constructor(ws: WebSocket, socket: Duplex, info: ConnectionInfo, frames: LastFrame) {
     this.#ws = ws;
+    this.#socket = ws.extensions === '' ? socket : null;
     this.#info = info;
-    this.#encoded = encoded;
+    this.#frames = frames;
   }
 
   get info(): ConnectionInfo {
@@ -187,9 +222,11 @@ class WsConnection implements Connection {
   send(text: string): void {
     const ws = this.#ws;
     if (ws.readyState !== WebSocket.OPEN) return;
+    const socket = this.#socket;
+    if (socket !== null) socket.write(this.#frames.frameOf(text));
     // Bytes rather than the string: `ws` writes a string by encoding it again for each
-    // socket. The bytes are never changed once made, so sockets can share them.
-    ws.send(this.#encoded.bytesOf(text), TEXT_FRAME);
+    // socket.
+    else ws.send(this.#frames.bytesOf(text), TEXT_FRAME);
   }
 
   get bufferedAmount(): number {
@@ -248,16 +285,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       : createPollingHandler({ core, path, allowOrigin }, options.polling ?? {});
 
   const onError = (error: Error): void => logger.debug({ err: error }, 'websocket error');
-  const encoded = new LastText();
+  const frames = new LastFrame();
 
-  function connected(ws: TrackedSocket, request: IncomingMessage): void {
+  function connected(ws: TrackedSocket, request: IncomingMessage, socket: Duplex): void {
     ws.on('error', onError);
     const info: ConnectionInfo = {
       remoteAddress: request.socket.remoteAddress,
       headers: request.headers,
       transport: 'websocket',
     };
-    const connection = new WsConnection(ws, info, encoded);
+    const connection = new WsConnection(ws, socket, info, frames);
     if (ws.protocol !== SUBPROTOCOL) {
       core.refuse(connection, CloseCode.UNSUPPORTED_VERSION);
       return;
@@ -275,7 +312,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.info({ origin }, 'upgrade refused: origin not allowed');
       return rejectUpgrade(socket, 403);
     }
-    wss.handleUpgrade(request, socket, head, (ws) => connected(ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => connected(ws, request, socket));
   }
 
   const server = options.server;
