@@ -25,7 +25,7 @@ import {
 } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { INTERNAL_PROPS, browserBundleOptions } from './browser-bundle.mjs';
+import { INTERNAL_PROPS, browserBundleOptions, finishBundle } from './browser-bundle.mjs';
 
 const CLIENT_ENTRY = 'src/entries/client.ts';
 const BROWSER_DIR = 'dist/browser';
@@ -93,15 +93,20 @@ const PUBLIC_DECLARATIONS = [
 }
 
 async function bundle(format, outfile, extra = {}) {
-  await build(
-    browserBundleOptions({
-      entryPoints: [CLIENT_ENTRY],
-      outfile,
-      format,
-      logLevel: 'warning',
-      ...extra,
-    }),
-  );
+  const options = browserBundleOptions({
+    entryPoints: [CLIENT_ENTRY],
+    outfile,
+    format,
+    logLevel: 'warning',
+    ...extra,
+  });
+  await build(options);
+  // Production bundles get terser's pass too; the readable development build does not.
+  if (options.minify) {
+    const code = readFileSync(outfile, 'utf8');
+    const ecma = options.target === 'es2017' ? 2017 : 2020;
+    writeFileSync(outfile, await finishBundle(code, { format, ecma }));
+  }
 }
 
 function sizeOf(file) {
