@@ -9,7 +9,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGatewayCore, createSqliteStore, type Connection } from '../src/entries/server.js';
+import {
+  createGatewayCore,
+  createSqliteStore,
+  type Connection,
+  type ConnectionHandler,
+} from '../src/entries/server.js';
 import { loopCpuUs, paced } from './paced.js';
 
 const args = process.argv.slice(2);
@@ -25,20 +30,28 @@ const core = createGatewayCore({
 
 let written = 0;
 let welcomed = 0;
-function connection(): Connection {
-  return {
+/** A connection that counts what is written to it and, like a socket, reports its close. */
+function connection(): Connection & { handler?: ConnectionHandler } {
+  const c: Connection & { handler?: ConnectionHandler } = {
     info: { remoteAddress: '127.0.0.1', headers: {}, transport: 'websocket' },
     send(text) {
       if (text.startsWith('{"type":"welcome"')) welcomed++;
       else written++;
     },
     bufferedAmount: 0,
-    close() {},
-    terminate() {},
+    close(code, reason) {
+      queueMicrotask(() => c.handler?.closed(code, reason));
+    },
+    terminate() {
+      queueMicrotask(() => c.handler?.closed(1006, ''));
+    },
   };
+  return c;
 }
 for (let u = 0; u < users; u++) {
-  const handler = core.accept(connection());
+  const c = connection();
+  const handler = core.accept(c);
+  c.handler = handler;
   const hello = JSON.stringify({ type: 'hello', token: `u${u}` });
   handler.message(hello, hello.length);
 }
