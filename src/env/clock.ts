@@ -45,3 +45,21 @@ export const systemClock: Clock = {
     (globalThis as unknown as HostTimers).clearTimeout(handle);
   },
 };
+
+interface HostIntervals {
+  setInterval?(fn: () => void, ms: number): unknown;
+  clearInterval?(handle: unknown): void;
+}
+
+/**
+ * Keep a Node process running until the returned function is called; elsewhere a no-op.
+ * For the few waits that must end on their own even when nothing else is left to keep
+ * the process alive (a gateway's shutdown waiting for sessions to close): the clock's own
+ * timers deliberately do not.
+ */
+export function holdProcess(): () => void {
+  const host = globalThis as unknown as HostIntervals;
+  if (typeof host.setInterval !== 'function') return () => {};
+  const handle = host.setInterval(() => {}, MAX_TIMER_DELAY_MS);
+  return () => host.clearInterval?.(handle);
+}

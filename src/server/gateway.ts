@@ -3,7 +3,7 @@
  * publishes messages to streams, and shuts down gracefully. `src/adapters/ws-gateway.ts`
  * puts a WebSocket server in front of it.
  */
-import { Scope } from '../env/index.js';
+import { Scope, holdProcess } from '../env/index.js';
 import {
   CLOSE_REASON,
   CloseCode,
@@ -324,10 +324,15 @@ export function createGatewayCore(input: GatewayCoreOptions): GatewayCore {
   async function shutdown(): Promise<void> {
     for (const session of [...connections]) session.close(CloseCode.SHUTTING_DOWN);
     if (connections.size > 0) {
+      // The sessions may be all that is left of the process (the HTTP server closed, a
+      // polling session between two polls): held open until the timeout, or the rest of
+      // close() (receipts to the store, the stores themselves) would never run.
+      const release = holdProcess();
       await new Promise<void>((resolve) => {
         drained = resolve;
         scope.setTimeout(resolve, options.shutdownTimeoutMs);
       });
+      release();
     }
     if (connections.size > 0) {
       logger.warn({ count: connections.size }, 'dropping sessions that did not close in time');

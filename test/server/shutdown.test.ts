@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { CloseCode, type SessionClosedEvent } from '../../src/entries/server.js';
 import { assertClosedWith, countingClock, startGateway, waitFor } from './fixtures.js';
@@ -83,4 +84,37 @@ test('a client closing on purpose ends its session at once', async () => {
   await waitFor(() => assert.equal(fx.gateway.sessions().length, 0));
   const result = await fx.gateway.publish({ to: { user: 'alice' }, data: 1 });
   assert.equal(result.delivered, 0);
+});
+
+test('close() completes when the sessions it waits for are all that is left of the process', async () => {
+  // A connection that never reports its close (a polling session between two polls, say)
+  // and nothing else alive: the wait for it must still end at the shutdown timeout, or
+  // the rest of close() (receipts to the store, the stores) would never run.
+  const server = new URL('../../src/entries/server.ts', import.meta.url).href;
+  const script = `
+    import { createGatewayCore } from ${JSON.stringify(server)};
+    const core = createGatewayCore({
+      authenticate: ({ token }) => ({ userId: token ?? '' }),
+      shutdownTimeoutMs: 100,
+    });
+    const handler = core.accept({
+      info: { remoteAddress: '127.0.0.1', headers: {}, transport: 'websocket' },
+      send() {},
+      bufferedAmount: 0,
+      close() {},
+      terminate() {},
+    });
+    handler.message('{"type":"hello","token":"u1"}', 30);
+    while (core.stats().sessions === 0) await new Promise((r) => setTimeout(r, 5));
+    await core.close();
+    console.log('closed');
+  `;
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(child.stderr, '');
+  assert.equal(child.stdout.trim(), 'closed');
+  assert.equal(child.status, 0, 'exit code 13 would mean close() never settled');
 });
