@@ -21,6 +21,12 @@ export class Emitter<Events extends { error: unknown }> {
    * next time) without copying it for every event.
    */
   private listeners_ = new Map<keyof Events, readonly Listener<never>[]>();
+  /**
+   * The event delivered last and its listeners (undefined: none), found without a Map
+   * lookup: nearly every event is a `message`. Cleared whenever listeners change.
+   */
+  private lastEvent_: keyof Events | undefined;
+  private lastListeners_: readonly Listener<never>[] | undefined;
   private queue_: { event: keyof Events; payload: unknown }[] = [];
   private draining_ = false;
 
@@ -36,10 +42,12 @@ export class Emitter<Events extends { error: unknown }> {
         : listener
     ) as Listener<never>;
     this.listeners_.set(event, [...listeners, entry]);
+    this.lastEvent_ = undefined;
     return () => {
       const rest = (this.listeners_.get(event) ?? []).filter((l) => l !== entry);
       if (rest.length > 0) this.listeners_.set(event, rest);
       else this.listeners_.delete(event);
+      this.lastEvent_ = undefined;
     };
   }
 
@@ -61,7 +69,12 @@ export class Emitter<Events extends { error: unknown }> {
   }
 
   private deliver_(event: keyof Events, payload: unknown): void {
-    const listeners = this.listeners_.get(event);
+    let listeners = this.lastListeners_;
+    if (event !== this.lastEvent_) {
+      listeners = this.listeners_.get(event);
+      this.lastEvent_ = event;
+      this.lastListeners_ = listeners;
+    }
     if (listeners === undefined) return;
     for (let i = 0; i < listeners.length; i++) {
       try {

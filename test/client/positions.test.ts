@@ -148,4 +148,20 @@ describe('Emitter', () => {
     events.emit('message', 7);
     assert.deepEqual(calls, [7]);
   });
+
+  it('sees listeners added and removed between two events of the same kind', () => {
+    type Two = { message: number; state: string; error: unknown };
+    const events = new Emitter<Two>();
+    const calls: string[] = [];
+    events.emit('message', 0); // no listener yet
+    const offA = events.on('message', (n) => void calls.push(`a${n}`));
+    events.emit('message', 1);
+    events.on('message', (n) => void calls.push(`b${n}`));
+    events.emit('message', 2);
+    events.on('state', (s) => void calls.push(s));
+    events.emit('state', 'x');
+    offA();
+    events.emit('message', 3);
+    assert.deepEqual(calls, ['a1', 'a2', 'b2', 'x', 'b3']);
+  });
 });
