@@ -21,7 +21,7 @@ import {
   type ServerFrame,
   type WelcomeFrame,
 } from '../protocol/index.js';
-import { DEV, Scope, type PageEvent } from '../env/index.js';
+import { DEV, Scope, type Clock, type PageEvent } from '../env/index.js';
 import { deferred, type Deferred } from './deferred.js';
 import { Delivery } from './delivery.js';
 import { Emitter } from './emitter.js';
@@ -69,6 +69,8 @@ export function createClient(options: ClientOptions): LifelineClient {
 
 class Client implements LifelineClient {
   private readonly options_: ResolvedOptions;
+  /** `options_.clock`, read for every inbound frame. */
+  private readonly clock_: Clock;
   private readonly factories_: Partial<Record<TransportKind, TransportFactory>> = {};
   private readonly transport_: TransportPolicy;
   private readonly scope_: Scope;
@@ -100,6 +102,7 @@ class Client implements LifelineClient {
   constructor(options: ResolvedOptions) {
     this.options_ = options;
     const { storage, clock, random } = options;
+    this.clock_ = clock;
     if (options.WebSocket !== undefined)
       this.factories_.websocket = webSocketTransport(options.WebSocket);
     if (options.request !== undefined) this.factories_.polling = pollingTransport(options.request);
@@ -434,7 +437,9 @@ class Client implements LifelineClient {
   }
 
   private frame_(link: Link, frame: ServerFrame): void {
-    link.heartbeat?.activity();
+    // Proof of life, read by the heartbeat when it next looks.
+    link.frames++;
+    link.lastAt = this.clock_.now();
     // Pushes first: nearly every frame is one.
     if (frame.type === 'push' && link.session !== null) {
       this.delivery_.push(frame);
@@ -517,6 +522,7 @@ class Client implements LifelineClient {
         intervalMs: gatewayPingMs > 0 ? Math.min(pingIntervalMs, gatewayPingMs) : pingIntervalMs,
         pongTimeoutMs,
       },
+      link,
       {
         ping: (t) => this.send_(link, encodeClientFrame({ type: 'ping', t })),
         dead: () => this.abort_(link, failure.heartbeatLost(pongTimeoutMs)),

@@ -21,6 +21,10 @@ export interface Link {
   /** Set by `welcome`: the attempt succeeded. */
   session: SessionInfo | null;
   heartbeat: Heartbeat | null;
+  /** Frames received on this link: the heartbeat reads them as proof of life. */
+  frames: number;
+  /** When the last frame arrived (clock time); 0 before the first. */
+  lastAt: number;
 }
 
 export function createLink(
@@ -37,5 +41,7 @@ export function createLink(
     transport: null,
     session: null,
     heartbeat: null,
+    frames: 0,
+    lastAt: 0,
   };
 }

@@ -120,4 +120,25 @@ describe('heartbeat', () => {
     assert.equal(f.client.state.kind, 'open');
     await f.client.close();
   });
+
+  it('a pong in the very millisecond of its ping counts, as does a frame just before it', async () => {
+    const f = setup({ pingIntervalMs: INTERVAL, pongTimeoutMs: PONG_TIMEOUT });
+    await open(f);
+    const socket = f.ws.last();
+    f.clock.advance(1_000);
+    socket.deliver({ type: 'reply', id: 'unknown', ok: true }); // heard at t
+    f.client.checkLiveness(); // ping at t
+    socket.deliver({ type: 'pong' }); // answered at t
+    f.clock.advance(PONG_TIMEOUT * 2);
+    assert.equal(f.client.state.kind, 'open');
+    // The next ping comes one interval after the pong, and is answered in time again.
+    f.clock.advance(INTERVAL - PONG_TIMEOUT * 2 - 1);
+    assert.equal(socket.framesOf('ping').length, 1);
+    f.clock.advance(1);
+    assert.equal(socket.framesOf('ping').length, 2);
+    socket.deliver({ type: 'pong' });
+    f.clock.advance(PONG_TIMEOUT);
+    assert.equal(f.client.state.kind, 'open');
+    await f.client.close();
+  });
 });
