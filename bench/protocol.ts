@@ -53,6 +53,15 @@ export interface PaceResult {
   readonly elapsedMs: number;
 }
 
+export interface BroadcastResult extends PaceResult {
+  /**
+   * Per message, the server's own part of its latency: from the publish call until every
+   * subscriber's frame was handed to its socket (ws, Socket.IO: the call returned, it is
+   * synchronous; Lifeline: its promise settled, after the commit and the fan-out), in ms.
+   */
+  readonly server: { readonly p50: number; readonly p99: number };
+}
+
 export interface PushResult extends PaceResult {
   /** Messages sent per user, indexed like the load clients. */
   readonly perUser: number[];
@@ -71,7 +80,7 @@ export type ServerCommands = {
   publish: { args: { channel: string; count: number }; result: { sent: number } };
   broadcastRate: {
     args: { channel: string; rate: number; durationMs: number };
-    result: PaceResult;
+    result: BroadcastResult;
   };
   /** Per-user messages to users 0..users−1, round robin, at `rate` messages/s. */
   pushRate: { args: { users: number; rate: number; durationMs: number }; result: PushResult };

@@ -6,8 +6,8 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { serve, type Handlers } from '../ipc.js';
-import { benchData, userOf, type PushResult, type ServerCommands } from '../protocol.js';
-import { processStats } from '../stats.js';
+import { benchData, now, userOf, type PushResult, type ServerCommands } from '../protocol.js';
+import { percentile, processStats } from '../stats.js';
 import { pace } from './pace.js';
 import type { PeerFactory } from './types.js';
 
@@ -66,8 +66,20 @@ export async function runPeerServer(factory: PeerFactory): Promise<void> {
       await Promise.all(pending);
       return { sent: count };
     },
-    broadcastRate: ({ channel, rate, durationMs }) =>
-      pace(rate, durationMs, () => peer.broadcast(channel, benchData(++broadcastSeq))),
+    broadcastRate: async ({ channel, rate, durationMs }) => {
+      const took: number[] = [];
+      const paced = await pace(rate, durationMs, () => {
+        const started = now();
+        const result = peer.broadcast(channel, benchData(++broadcastSeq));
+        if (result === undefined) {
+          took.push(now() - started);
+          return undefined;
+        }
+        return result.then(() => void took.push(now() - started));
+      });
+      took.sort((a, b) => a - b);
+      return { ...paced, server: { p50: percentile(took, 0.5), p99: percentile(took, 0.99) } };
+    },
     pushRate: ({ users, rate, durationMs }) =>
       pushAll(users, (emit) => pace(rate, durationMs, emit)),
     pushEach: ({ users, count }) =>

@@ -105,6 +105,8 @@ async function measure(run: PeerRun, n: number, ctx: Context): Promise<[Sample, 
   const f1 = await server.call('stats', { gc: false });
   const fixed: Sample = {
     rate,
+    serverP50: paced.server.p50,
+    serverP99: paced.server.p99,
     p50: f.latency.p50,
     p95: f.latency.p95,
     p99: f.latency.p99,
@@ -137,6 +139,8 @@ export async function broadcast(ctx: Context): Promise<Table[]> {
     );
     const fixed = newTable(`broadcast-fixed-${n}`, `Broadcast, ${subs} subscribers: fixed rate`, [
       { key: 'rate', label: 'messages/s published', noRatio: true },
+      { key: 'serverP50', label: 'server part: publish → frames written, p50 (ms)', digits: 2 },
+      { key: 'serverP99', label: 'server part: publish → frames written, p99 (ms)', digits: 2 },
       { key: 'p50', label: 'latency p50 (ms)', digits: 2 },
       { key: 'p95', label: 'latency p95 (ms)', digits: 2 },
       { key: 'p99', label: 'latency p99 (ms)', digits: 2 },
@@ -148,6 +152,7 @@ export async function broadcast(ctx: Context): Promise<Table[]> {
     ]);
     fixed.notes.push(
       `About ${config.fixedDeliveries.toLocaleString('en-US')} deliveries/s for ${config.durationMs} ms. Latency: publish call in the server process → the client's application callback, both on this host's clock.`,
+      "Server part: from the publish call until every subscriber's frame was handed to its socket (ws and Socket.IO: the synchronous call returned; Lifeline: its promise settled, after the commit and the fan-out). The rest of the latency is the kernel and the load generator working through the frames: when it dominates, the load generator's CPU per delivery decides the p99.",
     );
     await alternate(ctx, [max, fixed], (peer) =>
       withPeer(peer, config, `broadcast-${n}`, async (run) => {
