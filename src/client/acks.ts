@@ -48,7 +48,7 @@ export class AckBatcher {
       this.pending_.set(stream, entry);
       this.last_ = entry;
     } else {
-      pending.epoch = epoch;
+      if (pending.epoch !== epoch) pending.epoch = epoch; // the held string, as in `Positions`
       pending.offset = offset;
       this.last_ = pending;
     }

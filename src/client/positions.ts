@@ -40,7 +40,10 @@ export class Positions {
     // stream that is already newest, the common case of a busy stream.
     const newest = this.newestEntry_;
     if (newest !== undefined && this.newest_ === stream) {
-      newest.epoch = epoch;
+      // The epoch is nearly always the one already held: keep that string rather than
+      // point the (old) entry at each message's new copy, which the next young-generation
+      // GC would then have to keep alive and copy, for every client in the process.
+      if (newest.epoch !== epoch) newest.epoch = epoch;
       newest.offset = offset;
       return;
     }

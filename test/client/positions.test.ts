@@ -101,6 +101,40 @@ describe('AckBatcher', () => {
     assert.deepEqual(failing.sent, [[pos('a', 1)], [pos('a', 2)]]);
   });
 
+  it('hands out copies: what was sent does not move with the stream', () => {
+    const held: StreamPosition[][] = [];
+    const acks = new AckBatcher(new Scope(new FakeClock()), (positions) => {
+      held.push([...positions]); // the very objects, as an `ack` listener may keep them
+      return true;
+    });
+    acks.add(pos('a', 1), 1_000);
+    acks.flush();
+    acks.add(pos('a', 2), 1_000);
+    acks.flush();
+    assert.deepEqual(held, [[pos('a', 1)], [pos('a', 2)]]);
+  });
+
+  it('acknowledges streams that go quiet and come back, window after window', () => {
+    const { acks, sent } = batcher();
+    acks.add(pos('a', 1), 1_000);
+    acks.add(pos('b', 1), 1_000);
+    acks.flush();
+    acks.add(pos('a', 2), 1_000); // b quiet for a window: forgotten at this flush
+    acks.flush();
+    acks.flush(); // nothing pending
+    acks.add(pos('b', 2), 1_000);
+    acks.add(pos('a', 3), 1_000);
+    acks.flush();
+    // The order of positions in one frame carries no meaning.
+    const byStream = (ps: StreamPosition[]): StreamPosition[] =>
+      [...ps].sort((x, y) => x.stream.localeCompare(y.stream));
+    assert.deepEqual(sent.map(byStream), [
+      [pos('a', 1), pos('b', 1)],
+      [pos('a', 2)],
+      [pos('a', 3), pos('b', 2)],
+    ]);
+  });
+
   it('sends within the shortest pending delay', () => {
     const { acks, sent, clock } = batcher();
     acks.add(pos('channel:x', 1), 5_000);
