@@ -53,18 +53,25 @@ export interface PaceResult {
   readonly elapsedMs: number;
 }
 
+/**
+ * Per message, the server's own part of its latency: from the publish call until every
+ * receiver's frame was handed to its socket (ws, Socket.IO: the call returned, it is
+ * synchronous; Lifeline: its promise settled, after the commit and the fan-out), in ms.
+ */
+export interface ServerPart {
+  readonly p50: number;
+  readonly p99: number;
+}
+
 export interface BroadcastResult extends PaceResult {
-  /**
-   * Per message, the server's own part of its latency: from the publish call until every
-   * subscriber's frame was handed to its socket (ws, Socket.IO: the call returned, it is
-   * synchronous; Lifeline: its promise settled, after the commit and the fan-out), in ms.
-   */
-  readonly server: { readonly p50: number; readonly p99: number };
+  readonly server: ServerPart;
 }
 
 export interface PushResult extends PaceResult {
   /** Messages sent per user, indexed like the load clients. */
   readonly perUser: number[];
+  /** At a paced rate (`pushRate`) only. */
+  readonly server?: ServerPart;
 }
 
 export type ServerCommands = {

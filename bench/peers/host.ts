@@ -6,7 +6,14 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { serve, type Handlers } from '../ipc.js';
-import { benchData, now, userOf, type PushResult, type ServerCommands } from '../protocol.js';
+import {
+  benchData,
+  now,
+  userOf,
+  type PushResult,
+  type ServerCommands,
+  type ServerPart,
+} from '../protocol.js';
 import { percentile, processStats } from '../stats.js';
 import { pace } from './pace.js';
 import type { PeerFactory } from './types.js';
@@ -41,6 +48,32 @@ export async function runPeerServer(factory: PeerFactory): Promise<void> {
     return { ...result, perUser };
   }
 
+  /**
+   * `emit`, timed: per call, how long until the server handed the message's frames to the
+   * sockets (a synchronous call: until it returned; a promise: until it settled).
+   */
+  function timing(emit: (k: number) => Promise<unknown> | void): {
+    emit: (k: number) => Promise<unknown> | void;
+    summary(): ServerPart;
+  } {
+    const took: number[] = [];
+    return {
+      emit(k) {
+        const started = now();
+        const result = emit(k);
+        if (result === undefined) {
+          took.push(now() - started);
+          return undefined;
+        }
+        return result.then(() => void took.push(now() - started));
+      },
+      summary() {
+        took.sort((a, b) => a - b);
+        return { p50: percentile(took, 0.5), p99: percentile(took, 0.99) };
+      },
+    };
+  }
+
   const handlers: Handlers<ServerCommands> = {
     describe: () => ({ peer: peer.peer, store: peer.store, auth: peer.auth }),
     listen: ({ port }) =>
@@ -67,21 +100,20 @@ export async function runPeerServer(factory: PeerFactory): Promise<void> {
       return { sent: count };
     },
     broadcastRate: async ({ channel, rate, durationMs }) => {
-      const took: number[] = [];
-      const paced = await pace(rate, durationMs, () => {
-        const started = now();
-        const result = peer.broadcast(channel, benchData(++broadcastSeq));
-        if (result === undefined) {
-          took.push(now() - started);
-          return undefined;
-        }
-        return result.then(() => void took.push(now() - started));
-      });
-      took.sort((a, b) => a - b);
-      return { ...paced, server: { p50: percentile(took, 0.5), p99: percentile(took, 0.99) } };
+      const timed = timing(() => peer.broadcast(channel, benchData(++broadcastSeq)));
+      const paced = await pace(rate, durationMs, timed.emit);
+      return { ...paced, server: timed.summary() };
     },
-    pushRate: ({ users, rate, durationMs }) =>
-      pushAll(users, (emit) => pace(rate, durationMs, emit)),
+    pushRate: async ({ users, rate, durationMs }) => {
+      let server: ServerPart | undefined;
+      const pushed = await pushAll(users, async (emit) => {
+        const timed = timing(emit);
+        const paced = await pace(rate, durationMs, timed.emit);
+        server = timed.summary();
+        return paced;
+      });
+      return { ...pushed, ...(server === undefined ? {} : { server }) };
+    },
     pushEach: ({ users, count }) =>
       pushAll(users, async (emit) => {
         const started = performance.now();
