@@ -52,10 +52,11 @@ interface HostIntervals {
 }
 
 /**
- * Keep a Node process running until the returned function is called; elsewhere a no-op.
- * For the few waits that must end on their own even when nothing else is left to keep
- * the process alive (a gateway's shutdown waiting for sessions to close): the clock's own
- * timers deliberately do not.
+ * Keep the host running until the returned function is called: an interval (ref'd, so a
+ * Node process does not exit) that is released long before it would ever fire; without
+ * `setInterval`, nothing. For the few waits that must end on their own even when nothing
+ * else is left to keep the process alive (a gateway's shutdown waiting for sessions to
+ * close): the clock's own timers deliberately do not.
  */
 export function holdProcess(): () => void {
   const host = globalThis as unknown as HostIntervals;
