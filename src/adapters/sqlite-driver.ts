@@ -43,7 +43,7 @@ type DatabaseConstructor = new (path: string, options?: { timeout?: number }) =>
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
 /** Version written to `PRAGMA user_version` once the tables below exist. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export interface SqliteOpenOptions {
   /** The database file; created when missing (its directory must exist). */
@@ -160,12 +160,20 @@ const MIGRATE_V3_TO_V4 = `
   CREATE INDEX lifeline_messages_id ON lifeline_messages (id);
 `;
 
+// Version 5: no new table or column, a new meaning. `lifeline_streams.last_offset` is
+// written when retention deletes messages, not by every commit: a stream's newest offset
+// is the larger of it and the newest offset among the stream's messages. The number
+// changes so that an older Lifeline, which takes `last_offset` as the head, refuses the
+// file instead of appending at offsets already used.
+const MIGRATE_V4_TO_V5 = `SELECT 1;`;
+
 /** Schema changes by the version they lead to; applied in order from the file's version. */
 const MIGRATIONS: readonly (readonly [version: number, sql: string])[] = [
   [1, SCHEMA_V1],
   [2, MIGRATE_V1_TO_V2],
   [3, MIGRATE_V2_TO_V3],
   [4, MIGRATE_V3_TO_V4],
+  [5, MIGRATE_V4_TO_V5],
 ];
 
 let driver: DatabaseConstructor | undefined;

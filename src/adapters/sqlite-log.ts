@@ -5,6 +5,14 @@
  * restart, and two processes sharing the file never hand out the same position. A
  * publish's messages, its record and its idempotency key are written in one transaction,
  * and the key is checked inside it, so concurrent duplicates publish once.
+ *
+ * A stream's head is not written per commit. Its newest offset is the larger of
+ * `lifeline_streams.last_offset` and the newest offset in `lifeline_messages` (one seek
+ * on the (stream, offset) index), and `last_offset` is brought up to date only when
+ * retention deletes messages, before it does. A commit to N streams then writes their
+ * messages and nothing else. Updating those N rows of the streams table as well cost 13%
+ * of the instructions of an append, and 7% of the pages a commit wrote to the WAL
+ * (commits of 200 appends to streams drawn from 5,000; schema version 5).
  */
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../env/index.js';
@@ -37,14 +45,21 @@ import { createRetention, type StreamRow } from './sqlite-retention.js';
 export const DEFAULT_TRIM_EVERY_APPENDS = 100;
 
 /**
- * Rows per multi-row statement of a commit: messages per INSERT, stream heads per UPDATE.
- * One statement per message or per stream cost more in binding and stepping than the
- * rows themselves; 32 rows keep the statement well under SQLite's parameter limit.
+ * Message rows per multi-row INSERT of a commit. One statement per message cost more in
+ * binding and stepping than the rows themselves; 32 rows keep the statement well under
+ * SQLite's parameter limit.
  */
 const ROWS_PER_STATEMENT = 32;
 
 /** Columns of one message row, in the order of the INSERT below. */
 const MESSAGE_COLUMNS = 7;
+
+/**
+ * The newest offset of stream `s` (a `lifeline_streams` row): `last_offset` as retention
+ * last wrote it, or the newest message stored since, whichever is larger.
+ */
+const LAST_OFFSET = `max(s.last_offset, coalesce(
+    (SELECT max(msg_offset) FROM lifeline_messages WHERE stream_id = s.id), 0))`;
 
 /** Default of {@link SqliteLogTuning.cachedStreams}. */
 export const DEFAULT_CACHED_STREAMS = 100_000;
@@ -170,17 +185,11 @@ export function attachSqliteLog(
     );
   }
   const selectStream = db.prepare<StreamRow>(
-    `SELECT id, epoch, last_offset AS last, first_offset AS first
-       FROM lifeline_streams WHERE name = ?`,
+    `SELECT s.id, s.epoch, ${LAST_OFFSET} AS last, s.first_offset AS first
+       FROM lifeline_streams s WHERE s.name = ?`,
   );
   const insertStream = db.prepare(
     'INSERT INTO lifeline_streams (name, epoch, last_offset, first_offset) VALUES (?, ?, 0, 1)',
-  );
-  const setLast = db.prepare('UPDATE lifeline_streams SET last_offset = ? WHERE id = ?');
-  const setLasts = db.prepare(
-    `UPDATE lifeline_streams SET last_offset = v.column2
-       FROM (VALUES ${Array<string>(ROWS_PER_STATEMENT).fill('(?, ?)').join(', ')}) AS v
-      WHERE lifeline_streams.id = v.column1`,
   );
   const insertInto = `INSERT INTO lifeline_messages
        (stream_id, msg_offset, id, data, published_at, expires_at, require_ack) VALUES `;
@@ -224,18 +233,6 @@ export function attachSqliteLog(
     filled = 0;
   }
 
-  /** Store the new last offsets of the streams a commit appended to. */
-  function storeHeads(rows: Iterable<StreamRow>): void {
-    const pairs: number[] = [];
-    for (const row of rows) {
-      pairs.push(row.id, row.last);
-      if (pairs.length === ROWS_PER_STATEMENT * 2) {
-        setLasts.run(pairs);
-        pairs.length = 0;
-      }
-    }
-    for (let i = 0; i < pairs.length; i += 2) setLast.run(pairs[i + 1], pairs[i]);
-  }
   const messageColumns = `msg_offset AS "offset", id, data, published_at AS publishedAt,
     expires_at AS expiresAt, require_ack AS requireAck`;
   const selectMessages = db.prepare<MessageRow>(
@@ -249,7 +246,7 @@ export function attachSqliteLog(
   );
   // Rows retention has not deleted yet are filtered out by the caller, as `read` would.
   const selectById = db.prepare<IdRow>(
-    `SELECT s.id AS streamId, s.name AS stream, s.epoch, s.last_offset AS last,
+    `SELECT s.id AS streamId, s.name AS stream, s.epoch, ${LAST_OFFSET} AS last,
             s.first_offset AS first, m.msg_offset AS "offset", m.published_at AS publishedAt,
             m.expires_at AS expiresAt, m.require_ack AS requireAck
        FROM lifeline_messages m JOIN lifeline_streams s ON s.id = m.stream_id
@@ -360,7 +357,6 @@ export function attachSqliteLog(
       // the second of two publishes with one key finds the first's record.
       for (const item of inFlight) item.result = write(item, rows, now);
       insertRest();
-      storeHeads([...rows.values()].map((r) => r.row));
       for (const { row, before } of rows.values()) {
         // Amortized: a delete per stream per batch would double the cost of fan-out.
         if (Math.floor(before / trimEvery) !== Math.floor(row.last / trimEvery)) {

@@ -1,7 +1,10 @@
 /**
  * Retention of the SQLite message log: which offsets a stream still keeps, and deleting
  * the ones it does not. Retained messages are always the contiguous run
- * `first_offset..last_offset`, so dropping is one range delete on the (stream, offset) index.
+ * `first_offset..last`, so dropping is one range delete on the (stream, offset) index.
+ * The stream's head is written with the new first offset, before messages go: the log
+ * finds a stream's newest offset among its messages, and deleting all of them must not
+ * lose it.
  */
 import { InvalidOptionError } from '../protocol/index.js';
 import {
@@ -15,7 +18,10 @@ import type { SqliteDatabase } from './sqlite-driver.js';
 export interface StreamRow {
   readonly id: number;
   readonly epoch: string;
-  /** Offset of the newest message ever appended (0 before the first). */
+  /**
+   * Offset of the newest message ever appended (0 before the first). The table's
+   * `last_offset` may lag behind it; see sqlite-log.ts.
+   */
   last: number;
   /** Offset of the oldest message still stored; `last + 1` when none is. */
   first: number;
@@ -55,7 +61,9 @@ export function createRetention(
   const deleteBefore = db.prepare(
     'DELETE FROM lifeline_messages WHERE stream_id = ? AND msg_offset < ?',
   );
-  const setFirst = db.prepare('UPDATE lifeline_streams SET first_offset = ? WHERE id = ?');
+  const setBounds = db.prepare(
+    'UPDATE lifeline_streams SET first_offset = ?, last_offset = ? WHERE id = ?',
+  );
 
   function keepFrom(row: StreamRow, now: number): number {
     let from = row.first;
@@ -75,8 +83,8 @@ export function createRetention(
     apply(row, now) {
       const from = keepFrom(row, now);
       if (from <= row.first) return 0;
+      setBounds.run(from, row.last, row.id);
       const { changes } = deleteBefore.run(row.id, from);
-      setFirst.run(from, row.id);
       row.first = from;
       return changes;
     },

@@ -123,6 +123,47 @@ describe('sqlite log: durability', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  test('commits write no stream head; retention writes it before deleting messages', async () => {
+    const path = freshPath();
+    const clock = manualClock();
+    const tuning: SqliteLogTuning = { clock, trimEveryAppends: 5, retention: { maxAgeMs: 1000 } };
+    const storedLast = (): number | undefined => {
+      const db = openDatabase({ path });
+      try {
+        return db
+          .prepare<{ last: number }>(
+            "SELECT last_offset AS last FROM lifeline_streams WHERE name = 's'",
+          )
+          .get()?.last;
+      } finally {
+        db.close();
+      }
+    };
+    const log = createSqliteLog({ path, ...tuning });
+    for (let i = 1; i <= 5; i++) await log.append('s', message(i, clock.now()));
+    // The head of the stream is its newest message; the row still says 0.
+    assert.equal(storedLast(), 0);
+    await log.close();
+
+    const reopened = createSqliteLog({ path, ...tuning });
+    assert.equal((await reopened.head('s'))?.offset, 5);
+    clock.advance(1500);
+    // Retention deletes every message of the stream: the row keeps the head.
+    assert.equal(await reopened.trim('s'), 5);
+    assert.equal(storedRows(path, 's'), 0);
+    assert.equal(storedLast(), 5);
+    await reopened.close();
+
+    const third = createSqliteLog({ path, ...tuning });
+    assert.deepEqual(await third.head('s'), {
+      epoch: (await third.read('s', 0, 1))?.epoch,
+      offset: 5,
+      firstOffset: 6,
+    });
+    assert.equal((await third.append('s', message(6, clock.now()))).offset, 6);
+    await third.close();
+  });
+
   test('a rolled back commit hands its offsets out again', async () => {
     const db = openDatabase({ path: freshPath() });
     // Fails the commit that writes message "boom", on this connection only.
