@@ -34,7 +34,11 @@ export interface BenchConfig {
   readonly missed: number;
   readonly markdownPath: string | undefined;
   readonly jsonPath: string | undefined;
-  /** Write a `--cpu-prof` profile of every Lifeline server into this directory. */
+  /**
+   * Write a `--cpu-prof` profile of every server and load-generator process into this
+   * directory (`<dir>/<peer>/` and `<dir>/<peer>-load/`); the report summarizes Lifeline's
+   * server.
+   */
   readonly cpuProfDir: string | undefined;
   /** Hard limit on the whole run, in s. */
   readonly budgetS: number;
@@ -62,7 +66,7 @@ const USAGE = `Usage: npm run bench -- [--quick] [options]
   --missed <n>             messages per user published while it is down
   --md <file>              markdown report (default: docs/BENCHMARKS.md; quick: a temp file)
   --json <file>            raw results (default: docs/benchmarks.json; quick: a temp file)
-  --cpu-prof <dir>         profile the Lifeline server processes (node --cpu-prof)
+  --cpu-prof <dir>         profile every process (node --cpu-prof) into <dir>/<peer>[-load]/
   --budget-s <s>           hard time limit of the whole run
   --render <json>          rewrite the markdown report from a results file, measuring nothing`;
 
