@@ -119,6 +119,9 @@ export function browserBundleOptions(extra = {}) {
  * bundles, drops dead code and shortens internal property names; terser then compresses
  * and renames variables again, by how often each is used, which gzip rewards (about 350
  * bytes gzip of the client). Only transformations terser considers safe are enabled.
+ * `hoist_funs` moves function declarations to the top of their scope, where the language
+ * puts them anyway: the functions then sit together and gzip finds more repeats (about 120
+ * bytes gzip of the client).
  * `format` is esbuild's: top-level names of an ES or CommonJS module are its own to rename;
  * those of an IIFE script are globals (its `globalName`) and stay.
  */
@@ -127,7 +130,7 @@ export async function finishBundle(code, { format, ecma = 2020 }) {
     module: format === 'esm',
     toplevel: format !== 'iife',
     ecma,
-    compress: { passes: 1 },
+    compress: { passes: 1, hoist_funs: true },
     mangle: true,
     format: { comments: false },
   });
