@@ -24,11 +24,6 @@ export class Scope {
     return this.clock_;
   }
 
-  /** Number of live resources (timers, listeners, children); for leak checks. */
-  get size(): number {
-    return this.disposers_.size;
-  }
-
   /** Register a disposer; runs at once if the scope is already disposed. Returns a remover. */
   add(disposer: Disposer): Disposer {
     if (this.disposed_) {
@@ -92,9 +87,5 @@ export class Scope {
     const all = [...this.disposers_].reverse();
     this.disposers_.clear();
     for (const d of all) d();
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
   }
 }
