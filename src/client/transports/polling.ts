@@ -6,7 +6,7 @@
  */
 import { CloseCode, PROTOCOL_VERSION } from '../../protocol/index.js';
 import { DEV } from '../../env/index.js';
-import type { HttpExchange, HttpRequester, HttpResponse } from './http.js';
+import type { HttpExchange, HttpRequest, HttpRequester, HttpResponse } from './http.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
 /** `ws(s)://host/path?query` → `http(s)://host/path/poll`. */
@@ -94,26 +94,39 @@ export function pollingTransport(request: HttpRequester): TransportFactory {
       }
     };
 
-    const poll = (): void => {
-      if (done || sid === null) return;
-      const exchange = request({
-        method: 'GET',
-        url: `${base}?sid=${encodeURIComponent(sid)}&${v}`,
-        headers: {},
-      });
-      getting = exchange;
-      exchange.response.then(
+    /**
+     * Start a request. `answered` gets its response, and a network failure ends the link,
+     * unless the link ended first. One GET (or the opening POST) and one POST at a time:
+     * each starts only once the one before it answered, so an answer is always for the
+     * request in flight.
+     */
+    const exchange = (
+      init: HttpRequest,
+      answered: (response: HttpResponse) => void,
+    ): HttpExchange => {
+      const started = request(init);
+      started.response.then(
         (response) => {
-          if (done || getting !== exchange) return;
-          getting = null;
-          if (response.status !== 200) return failed(response);
-          const frames = parse(response);
-          if (frames !== undefined && deliver(frames)) poll();
+          if (!done) answered(response);
         },
         () => {
-          if (!done && getting === exchange) failed(undefined);
+          if (!done) failed(undefined);
         },
       );
+      return started;
+    };
+
+    /** The URL of the session's requests. */
+    const sessionUrl = (id: string): string => `${base}?sid=${encodeURIComponent(id)}&${v}`;
+
+    const poll = (): void => {
+      if (done || sid === null) return;
+      getting = exchange({ method: 'GET', url: sessionUrl(sid), headers: {} }, (response) => {
+        getting = null;
+        if (response.status !== 200) return failed(response);
+        const frames = parse(response);
+        if (frames !== undefined && deliver(frames)) poll();
+      });
     };
 
     const flush = (): void => {
@@ -121,38 +134,21 @@ export function pollingTransport(request: HttpRequester): TransportFactory {
       if (done || sid === null || posting !== null || outbox.length === 0) return;
       const body = `[${outbox.join(',')}]`;
       outbox = [];
-      const exchange = request({
-        method: 'POST',
-        url: `${base}?sid=${encodeURIComponent(sid)}&${v}`,
-        headers: JSON_HEADERS,
-        body,
-      });
-      posting = exchange;
-      exchange.response.then(
+      posting = exchange(
+        { method: 'POST', url: sessionUrl(sid), headers: JSON_HEADERS, body },
         (response) => {
-          if (done || posting !== exchange) return;
           posting = null;
           if (response.status >= 300) return failed(response);
           flush();
-        },
-        () => {
-          if (!done && posting === exchange) failed(undefined);
         },
       );
     };
 
     const open = (hello: string): void => {
       opening = true;
-      const exchange = request({
-        method: 'POST',
-        url: `${base}/open?${v}`,
-        headers: JSON_HEADERS,
-        body: hello,
-      });
-      getting = exchange;
-      exchange.response.then(
+      getting = exchange(
+        { method: 'POST', url: `${base}/open?${v}`, headers: JSON_HEADERS, body: hello },
         (response) => {
-          if (done || getting !== exchange) return;
           getting = null;
           if (response.status !== 200 && response.status !== 401) return failed(response);
           const body = parse(response) as { sid?: unknown; frames?: unknown } | undefined;
@@ -168,9 +164,6 @@ export function pollingTransport(request: HttpRequester): TransportFactory {
           flush();
           poll();
         },
-        () => {
-          if (!done && getting === exchange) failed(undefined);
-        },
       );
     };
 
@@ -183,12 +176,7 @@ export function pollingTransport(request: HttpRequester): TransportFactory {
       outbox = [];
       if (sid !== null && !ended) {
         // Tell the gateway at once rather than leave the session to its idle timeout.
-        const bye = request({
-          method: 'DELETE',
-          url: `${base}?sid=${encodeURIComponent(sid)}&${v}`,
-          headers: {},
-        });
-        bye.response.catch(() => {});
+        request({ method: 'DELETE', url: sessionUrl(sid), headers: {} }).response.catch(() => {});
       }
     };
 
