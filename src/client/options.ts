@@ -10,7 +10,14 @@ import {
   MAX_TOKEN_LENGTH,
   UnsupportedError,
 } from '../protocol/index.js';
-import { DEV, browserPage, systemClock, type Clock, type PageLifecycle } from '../env/index.js';
+import {
+  DEV,
+  browserPage,
+  isEventTarget,
+  systemClock,
+  type Clock,
+  type PageLifecycle,
+} from '../env/index.js';
 import type { FallbackMode } from './fallback.js';
 import { fetchRequester, type FetchLike, type HttpRequester } from './transports/http.js';
 import type { TransportKind } from './transports/transport.js';
@@ -439,10 +446,7 @@ function fallbackOption(value: unknown): FallbackMode {
 }
 
 function defaultNetwork(): NetworkSource | undefined {
-  const host = globalThis as { addEventListener?: unknown; removeEventListener?: unknown };
-  return isFunction(host.addEventListener) && isFunction(host.removeEventListener)
-    ? (host as unknown as NetworkSource)
-    : undefined;
+  return isEventTarget(globalThis) ? (globalThis as unknown as NetworkSource) : undefined;
 }
 
 function pageOption(value: unknown): PageLifecycle | undefined {

@@ -64,12 +64,13 @@ export function browserPage(
   };
 }
 
-function isTarget(value: unknown): value is EventTargetLike {
+/** Whether `value` has `addEventListener` and `removeEventListener`. */
+export function isEventTarget(value: unknown): value is EventTargetLike {
   const t = value as Partial<EventTargetLike> | null | undefined;
   return typeof t?.addEventListener === 'function' && typeof t.removeEventListener === 'function';
 }
 
 function globalHost(): BrowserPageHost | undefined {
   const { window, document } = globalThis as { window?: unknown; document?: unknown };
-  return isTarget(window) && isTarget(document) ? { window, document } : undefined;
+  return isEventTarget(window) && isEventTarget(document) ? { window, document } : undefined;
 }
