@@ -40,6 +40,7 @@ export const INTERNAL_PROPS = [
   'check',
   'child',
   'closed',
+  'current',
   'dead',
   'delayMs',
   'detach',
@@ -79,6 +80,7 @@ export const INTERNAL_PROPS = [
   'reset',
   'restore',
   'saveDelayMs',
+  'scope',
   'sent',
   'setDeadline',
   'settle',
@@ -87,6 +89,7 @@ export const INTERNAL_PROPS = [
   'started',
   'succeeded',
   'timedOut',
+  'transition',
   'wasOpen',
 ];
 /**

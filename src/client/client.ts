@@ -41,13 +41,8 @@ import { DEFAULT_MAX_FRAME_BYTES, helloText } from './outbound.js';
 import { PersistedPositions } from './persisted.js';
 import { decide } from './reconnect.js';
 import { Outbox, idSource, type OutboxFrame } from './outbox.js';
-import {
-  StateCell,
-  isTerminal,
-  terminalError,
-  type ConnectionState,
-  type SessionInfo,
-} from './state.js';
+import { StateCell } from './state-cell.js';
+import { isTerminal, terminalError, type ConnectionState, type SessionInfo } from './state.js';
 import { Subscriptions, type Subscription } from './subscriptions.js';
 import { pollingTransport } from './transports/polling.js';
 import type { TransportFactory, TransportHandlers, TransportKind } from './transports/transport.js';

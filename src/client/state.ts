@@ -1,9 +1,9 @@
 /**
- * The connection state: one discriminated union, and the cell that owns the current value
- * together with the resources that live exactly as long as it does.
+ * The connection state: one discriminated union (the cell that holds the current value is
+ * in `state-cell.ts`).
  */
 import { ClientClosedError, type LifelineError } from '../protocol/index.js';
-import { DEV, type Scope } from '../env/index.js';
+import { DEV } from '../env/index.js';
 import type { TransportKind } from './transports/transport.js';
 
 /** What the gateway said in `welcome`. */
@@ -76,45 +76,6 @@ export function terminalError(state: TerminalState): LifelineError {
   return state.reason.initiator === 'server'
     ? state.reason.error
     : new ClientClosedError(DEV ? 'The client was closed.' : 'closed');
-}
-
-/**
- * Holds the current state and a scope for the resources of that state (a reconnect
- * timer, a heartbeat, a network listener). Leaving a state disposes its scope first.
- */
-export class StateCell {
-  private state_: ConnectionState = { kind: 'idle' };
-  private scope_: Scope;
-  private readonly parent_: Scope;
-  private readonly changed_: (change: StateChange) => void;
-
-  constructor(parent: Scope, changed: (change: StateChange) => void) {
-    this.parent_ = parent;
-    this.scope_ = parent.child();
-    this.changed_ = changed;
-  }
-
-  get current(): ConnectionState {
-    return this.state_;
-  }
-
-  /** Resources owned by the current state. */
-  get scope(): Scope {
-    return this.scope_;
-  }
-
-  /**
-   * Dispose the current state's resources, enter `to`, announce it. Returns whether `to`
-   * is still the current state afterwards: a listener may already have moved on.
-   */
-  transition(to: ConnectionState): boolean {
-    const from = this.state_;
-    this.scope_.dispose();
-    this.scope_ = this.parent_.child();
-    this.state_ = to;
-    this.changed_({ from, to });
-    return this.state_ === to;
-  }
 }
 
 /** Whether two states say the same (a mirrored state may be announced twice). */
