@@ -6,7 +6,12 @@
  * so that the engine can hand them over after it promoted the probe: the client's
  * per-stream de-duplication then drops what polling had already delivered.
  */
-import { CloseCode, type ServerFrame, type WelcomeFrame } from '../protocol/index.js';
+import {
+  CloseCode,
+  MAX_TOKEN_LENGTH,
+  type ServerFrame,
+  type WelcomeFrame,
+} from '../protocol/index.js';
 import type { Scope } from '../env/index.js';
 import type { TransportPolicy } from './fallback.js';
 import type { TokenSource } from './options.js';
@@ -147,8 +152,10 @@ export function startProbe(scope: Scope, target: ProbeTarget, hooks: ProbeHooks)
       } catch {
         return probe.fail();
       }
-      if (typeof value === 'string') probe.start(open, url, value);
-      else probe.fail();
+      // Checked as the connection's own token is: one the gateway would refuse fails here.
+      if (typeof value === 'string' && value.length <= MAX_TOKEN_LENGTH) {
+        probe.start(open, url, value);
+      } else probe.fail();
     })();
   return probe;
 }

@@ -76,10 +76,6 @@ export class TransportPolicy {
         : { kind: 'websocket', failures: 0 };
   }
 
-  get state(): FallbackState {
-    return this.state_;
-  }
-
   /** The transport the next connection attempt uses. */
   get transport(): TransportKind {
     return this.state_.kind === 'fixed' ? this.state_.transport : this.state_.kind;

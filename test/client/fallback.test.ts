@@ -12,6 +12,7 @@ import type {
   HttpResponse,
   PositionStorage,
 } from '../../src/entries/client.js';
+import { MAX_TOKEN_LENGTH } from '../../src/protocol/index.js';
 import { WELCOME } from '../helpers/fake-websocket.js';
 import { begin, flushMicrotasks, setup, URL, type Fixture } from './support.js';
 
@@ -194,6 +195,29 @@ describe('WebSocket probes while on polling', () => {
     assert.equal(f.ws.sockets.length, 2, 'the next probe waits twice as long');
     f.clock.advance(1);
     assert.equal(f.ws.sockets.length, 3);
+    await f.client.close();
+  });
+
+  it('a probe fails without a socket when the token function returns a token too long to send', async () => {
+    let calls = 0;
+    // The first WebSocket attempt and the polling session get a usable token, the probe not.
+    const token = async (): Promise<string> =>
+      ++calls > 2 ? 'x'.repeat(MAX_TOKEN_LENGTH + 1) : 'token';
+    const f = fixture({ fallbackAfterFailures: 1, probeIntervalMs: 1_000, token });
+    await openOnPolling(f);
+    const sockets = f.ws.sockets.length;
+    f.clock.advance(1_000);
+    await flushMicrotasks();
+    assert.equal(calls, 3, 'the probe asked for a token');
+    assert.equal(f.ws.sockets.length, sockets, 'and opened no socket with it');
+    assert.equal(f.client.state.kind === 'open' && f.client.state.transport, 'polling');
+    // A failed probe: the next one waits twice as long.
+    f.clock.advance(1_999);
+    await flushMicrotasks();
+    assert.equal(calls, 3);
+    f.clock.advance(1);
+    await flushMicrotasks();
+    assert.equal(calls, 4);
     await f.client.close();
   });
 
