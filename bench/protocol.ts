@@ -61,6 +61,12 @@ export interface PaceResult {
 export interface ServerPart {
   readonly p50: number;
   readonly p99: number;
+  /** The server's event loop during the phase: how late a 10 ms timer ran, p99 and max (ms). */
+  readonly loopDelayP99: number;
+  readonly loopDelayMax: number;
+  /** Garbage collection during the phase: pauses in all (ms), the longest one (ms). */
+  readonly gcPauseTotal: number;
+  readonly gcPauseMax: number;
 }
 
 export interface BroadcastResult extends PaceResult {

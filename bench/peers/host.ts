@@ -4,6 +4,7 @@
  * server-side, for every peer alike.
  */
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { serve, type Handlers } from '../ipc.js';
 import {
@@ -20,6 +21,39 @@ import type { PeerFactory } from './types.js';
 
 /** Publishes `pushEach` issues before it yields to the event loop. */
 const PUSH_EACH_CHUNK = 500;
+
+/**
+ * From now until `stop()`: how late the event loop ran (a 10 ms timer's delay) and how long
+ * garbage collection paused it — where a server's latency tail comes from when its CPU
+ * is not saturated.
+ */
+function watchStalls(): { stop(): Omit<ServerPart, 'p50' | 'p99'> } {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let gcPauseTotal = 0;
+  let gcPauseMax = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gcPauseTotal += entry.duration;
+      gcPauseMax = Math.max(gcPauseMax, entry.duration);
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      loop.disable();
+      gc.disconnect();
+      // The histogram is in ns, and counts the timer's own 10 ms.
+      const late = (ns: number): number => Math.max(0, ns / 1e6 - 10);
+      return {
+        loopDelayP99: late(loop.percentile(99)),
+        loopDelayMax: late(loop.max),
+        gcPauseTotal,
+        gcPauseMax,
+      };
+    },
+  };
+}
 
 export async function runPeerServer(factory: PeerFactory): Promise<void> {
   const { values } = parseArgs({
@@ -57,6 +91,7 @@ export async function runPeerServer(factory: PeerFactory): Promise<void> {
     summary(): ServerPart;
   } {
     const took: number[] = [];
+    const stalls = watchStalls();
     return {
       emit(k) {
         const started = now();
@@ -69,7 +104,7 @@ export async function runPeerServer(factory: PeerFactory): Promise<void> {
       },
       summary() {
         took.sort((a, b) => a - b);
-        return { p50: percentile(took, 0.5), p99: percentile(took, 0.99) };
+        return { p50: percentile(took, 0.5), p99: percentile(took, 0.99), ...stalls.stop() };
       },
     };
   }
