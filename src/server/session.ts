@@ -489,6 +489,8 @@ export class Session implements ConnectionHandler, SweptSession {
 
 const NO_CHANNELS: ReadonlySet<string> = new Set<string>();
 const SETTLED: Promise<void> = Promise.resolve();
+/** The claims of every session whose identity has none (read-only, as its type says). */
+const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
  * A random UUID as one flat string. `randomUUID()` returns a string built by
@@ -498,5 +500,3 @@ const SETTLED: Promise<void> = Promise.resolve();
 function flatUUID(): string {
   return Buffer.from(randomUUID(), 'latin1').toString('latin1');
 }
-/** The claims of every session whose identity has none (read-only, as its type says). */
-const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
