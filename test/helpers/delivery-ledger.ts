@@ -138,15 +138,25 @@ export class DeliveryLedger {
     return n;
   }
 
-  /** Tracked messages `receiver` should have and does not have yet (by count). */
+  /**
+   * Acknowledged messages `receiver` should have and has not received yet. Only deliveries
+   * of an acknowledged message at its own position count: an uncertain publish that was
+   * stored after all arrives as one more tracked delivery, and counting deliveries would
+   * let it stand in for a message still on its way.
+   */
   outstanding(receiver: Receiver): number {
-    const got = new Map<string, number>();
+    const got = new Map<string, Set<number>>();
     for (const d of receiver.deliveries) {
-      if (d.seq !== undefined) got.set(d.stream, (got.get(d.stream) ?? 0) + 1);
+      if (d.seq === undefined || this.#streams.get(d.stream)?.get(d.offset)?.seq !== d.seq) {
+        continue;
+      }
+      let offsets = got.get(d.stream);
+      if (offsets === undefined) got.set(d.stream, (offsets = new Set()));
+      offsets.add(d.offset);
     }
     let missing = 0;
     for (const stream of receiver.streams) {
-      missing += Math.max(0, this.expected(stream).length - (got.get(stream) ?? 0));
+      missing += (this.#streams.get(stream)?.size ?? 0) - (got.get(stream)?.size ?? 0);
     }
     return missing;
   }
