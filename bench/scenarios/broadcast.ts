@@ -9,6 +9,7 @@ import { CHANNEL } from '../protocol.js';
 import { newTable, type Sample, type Table } from '../report.js';
 import { hostCpu } from '../stats.js';
 import { alternate, type Context } from './context.js';
+import { STALL_METRICS, STALL_NOTE, stallSample } from './stalls.js';
 
 /** Unmeasured max-rate run before measuring (JIT, buffers), in ms. */
 const WARMUP_MS = 500;
@@ -107,10 +108,7 @@ async function measure(run: PeerRun, n: number, ctx: Context): Promise<[Sample, 
     rate,
     serverP50: paced.server.p50,
     serverP99: paced.server.p99,
-    loopDelayP99: paced.server.loopDelayP99,
-    loopDelayMax: paced.server.loopDelayMax,
-    gcPauseTotal: paced.server.gcPauseTotal,
-    gcPauseMax: paced.server.gcPauseMax,
+    ...stallSample(paced.server),
     p50: f.latency.p50,
     p95: f.latency.p95,
     p99: f.latency.p99,
@@ -145,10 +143,7 @@ export async function broadcast(ctx: Context): Promise<Table[]> {
       { key: 'rate', label: 'messages/s published', noRatio: true },
       { key: 'serverP50', label: 'server part: publish → frames written, p50 (ms)', digits: 2 },
       { key: 'serverP99', label: 'server part: publish → frames written, p99 (ms)', digits: 2 },
-      { key: 'loopDelayP99', label: 'server event loop: delay p99 (ms)', digits: 1 },
-      { key: 'loopDelayMax', label: 'server event loop: longest delay (ms)', digits: 1 },
-      { key: 'gcPauseTotal', label: 'server GC pauses in all (ms)', digits: 0 },
-      { key: 'gcPauseMax', label: 'server GC: longest pause (ms)', digits: 1 },
+      ...STALL_METRICS,
       { key: 'p50', label: 'latency p50 (ms)', digits: 2 },
       { key: 'p95', label: 'latency p95 (ms)', digits: 2 },
       { key: 'p99', label: 'latency p99 (ms)', digits: 2 },
@@ -161,7 +156,7 @@ export async function broadcast(ctx: Context): Promise<Table[]> {
     fixed.notes.push(
       `About ${config.fixedDeliveries.toLocaleString('en-US')} deliveries/s for ${config.durationMs} ms. Latency: publish call in the server process → the client's application callback, both on this host's clock.`,
       "Server part: from the publish call until every subscriber's frame was handed to its socket (ws and Socket.IO: the synchronous call returned; Lifeline: its promise settled, after the commit and the fan-out). The rest of the latency is the kernel and the load generator working through the frames: when it dominates, the load generator's CPU per delivery decides the p99.",
-      'Server event loop and GC: in the server process during the measured phase, how late a 10 ms timer ran (p99 and longest) and how long garbage collection paused it (in all, and the longest pause). A late loop with short GC pauses means long tasks: work queued behind other work.',
+      STALL_NOTE,
     );
     await alternate(ctx, [max, fixed], (peer) =>
       withPeer(peer, config, `broadcast-${n}`, async (run) => {

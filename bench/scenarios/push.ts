@@ -7,6 +7,7 @@ import { sleep, waitFor, withPeer, type PeerRun, connectClients } from '../orche
 import { newTable, type Sample, type Table } from '../report.js';
 import { hostCpu } from '../stats.js';
 import { alternate, type Context } from './context.js';
+import { STALL_METRICS, STALL_NOTE, stallSample } from './stalls.js';
 
 /** A phase ends when everything arrived, or when deliveries stalled this long, in ms. */
 const STALL_MS = 3_000;
@@ -47,10 +48,7 @@ async function atRate(
     deliveredPerSec: m.deliveries / (spanMs / 1000),
     serverP50: pushed.server?.p50 ?? Number.NaN,
     serverP99: pushed.server?.p99 ?? Number.NaN,
-    loopDelayP99: pushed.server?.loopDelayP99 ?? Number.NaN,
-    loopDelayMax: pushed.server?.loopDelayMax ?? Number.NaN,
-    gcPauseTotal: pushed.server?.gcPauseTotal ?? Number.NaN,
-    gcPauseMax: pushed.server?.gcPauseMax ?? Number.NaN,
+    ...stallSample(pushed.server),
     p50: m.latency.p50,
     p95: m.latency.p95,
     p99: m.latency.p99,
@@ -83,10 +81,7 @@ export async function push(ctx: Context): Promise<Table[]> {
         { key: 'deliveredPerSec', label: 'messages/s delivered' },
         { key: 'serverP50', label: 'server part: publish → frame written, p50 (ms)', digits: 2 },
         { key: 'serverP99', label: 'server part: publish → frame written, p99 (ms)', digits: 2 },
-        { key: 'loopDelayP99', label: 'server event loop: delay p99 (ms)', digits: 1 },
-        { key: 'loopDelayMax', label: 'server event loop: longest delay (ms)', digits: 1 },
-        { key: 'gcPauseTotal', label: 'server GC pauses in all (ms)', digits: 0 },
-        { key: 'gcPauseMax', label: 'server GC: longest pause (ms)', digits: 1 },
+        ...STALL_METRICS,
         { key: 'p50', label: 'latency p50 (ms)', digits: 2 },
         { key: 'p95', label: 'latency p95 (ms)', digits: 2 },
         { key: 'p99', label: 'latency p99 (ms)', digits: 2 },
@@ -105,7 +100,7 @@ export async function push(ctx: Context): Promise<Table[]> {
       `${config.durationMs} ms per rate; one message per publish call, addressed to one user (Lifeline: \`gateway.publish({ to: { user } })\`; Socket.IO: the user's room; ws: the user's socket).`,
       'With 2 cores, server + load generator + rest of the host cannot exceed 200%: when the rest of the host is high, the run was disturbed, and a server well below 100% was waiting for a core.',
       "Server part: from the publish call until the user's frame was handed to its socket (ws and Socket.IO: the synchronous call returned; Lifeline: its promise settled, after the commit and the fan-out); the rest of the latency is the kernel and the load generator.",
-      'Server event loop and GC: in the server process during the measured phase, how late a 10 ms timer ran (p99 and longest) and how long garbage collection paused it (in all, and the longest pause). A late loop with short GC pauses means long tasks: work queued behind other work.',
+      STALL_NOTE,
     );
     return t;
   });
