@@ -26,20 +26,21 @@ function message(n: number, publishedAt = Date.now()): LogMessage {
   return { id: `m${n}`, data: { n }, publishedAt };
 }
 
-/** Rows the file really holds for a stream (retention may lag behind on disk, not in reads). */
-function storedRows(path: string, stream: string): number {
+/** The one value `sql` selects (as `v`) from the file, read on a connection of its own. */
+function storedValue(path: string, sql: string, ...params: unknown[]): number | undefined {
   const db = openDatabase({ path });
   try {
-    const row = db
-      .prepare<{ n: number }>(
-        `SELECT count(*) AS n FROM lifeline_messages m JOIN lifeline_streams s
-           ON s.id = m.stream_id WHERE s.name = ?`,
-      )
-      .get(stream);
-    return row?.n ?? 0;
+    return db.prepare<{ v: number }>(sql).get(...params)?.v;
   } finally {
     db.close();
   }
+}
+
+/** Rows the file really holds for a stream (retention may lag behind on disk, not in reads). */
+function storedRows(path: string, stream: string): number {
+  const sql = `SELECT count(*) AS v FROM lifeline_messages m JOIN lifeline_streams s
+                 ON s.id = m.stream_id WHERE s.name = ?`;
+  return storedValue(path, sql, stream) ?? 0;
 }
 
 // Every test of the contract reopens the same file: it also runs on a non-empty database.
@@ -127,18 +128,8 @@ describe('sqlite log: durability', () => {
     const path = freshPath();
     const clock = manualClock();
     const tuning: SqliteLogTuning = { clock, trimEveryAppends: 5, retention: { maxAgeMs: 1000 } };
-    const storedLast = (): number | undefined => {
-      const db = openDatabase({ path });
-      try {
-        return db
-          .prepare<{ last: number }>(
-            "SELECT last_offset AS last FROM lifeline_streams WHERE name = 's'",
-          )
-          .get()?.last;
-      } finally {
-        db.close();
-      }
-    };
+    const storedLast = (): number | undefined =>
+      storedValue(path, "SELECT last_offset AS v FROM lifeline_streams WHERE name = 's'");
     const log = createSqliteLog({ path, ...tuning });
     for (let i = 1; i <= 5; i++) await log.append('s', message(i, clock.now()));
     // The head of the stream is its newest message; the row still says 0.
