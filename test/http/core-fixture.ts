@@ -1,7 +1,7 @@
 /**
  * The gateway core behind the real HTTP API on port 0, with clients that speak raw
  * frames over in-process connections (the core's Connection seam). Used for
- * `GET /api/messages/:id`, which `createGateway()` does not expose yet.
+ * `GET /api/messages/:id` where a test scripts the client's frames and acks by hand.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createNodeClient } from '../../src/entries/node.js';
 import { createMemoryAckStore } from '../../src/entries/server.js';
 import type { MessageStatus, RecipientStatus } from '../../src/server/types.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCoreApi } from './core-fixture.js';
-import { API_KEY, fetchJson, startApi, startApiWith } from './fixture.js';
+import { API_KEY, fetchJson, publish, startApi, startApiWith } from './fixture.js';
 
 /** GET the status of `id`; `key: null` sends no Authorization header. */
 function status(base: string, id: string, key: string | null = API_KEY, query = '') {
@@ -70,6 +71,37 @@ describe('GET /api/messages/:id', () => {
     await using api = await startApi();
     const res = await status(api.url, '0190f0e0-0000-7000-8000-000000000000');
     assert.equal(res.status, 404);
+  });
+
+  it('is served by the Node gateway: delivery and ack of a message a real client received', async () => {
+    await using api = await startApi();
+    await using client = createNodeClient({
+      url: api.wsUrl,
+      token: await api.token('carol'),
+      device: 'tablet',
+      ackDelayMs: 0,
+    });
+    await client.connect();
+    const acked = new Promise<void>((resolve) => client.on('ack', () => resolve()));
+    const received = new Promise<void>((resolve) => client.on('message', () => resolve()));
+    const published = await publish(api.url, { to: { user: 'carol' }, data: { n: 1 } });
+    assert.equal(published.status, 200);
+    const { id } = published.body as { id: string };
+    await received;
+    await acked;
+    const body = await waitFor(async () => {
+      const res = await status(api.url, id);
+      assert.equal(res.status, 200);
+      const found = res.body as MessageStatus;
+      assert.equal(found.recipients[0]?.acked, true);
+      return found;
+    });
+    const [only, ...rest] = body.recipients;
+    assert.deepEqual(rest, []);
+    assert.equal(only?.user, 'carol');
+    assert.equal(only?.device, 'tablet');
+    assert.equal(only?.session, client.state.kind === 'open' ? client.state.session.id : '');
+    assert.ok((only?.deliveredAt ?? 0) >= body.publishedAt, 'delivered after it was published');
   });
 
   it('reports deliveredAt per session and ackedAt per device after a raw client acks', async () => {
