@@ -77,8 +77,12 @@ export function processStats(collect = false): ProcessStats {
   };
 }
 
-/** CPU time the whole host spent busy and in total (all cores), in ms; NaN where unknown. */
-export function hostCpu(): { busyMs: number; totalMs: number } {
+/**
+ * CPU time of the whole host (all cores), in ms; NaN where unknown. `busyMs` is what this
+ * machine's processes and kernel ran; `stolenMs` is time the hypervisor gave to other
+ * guests while this one had work (a virtual machine's "steal"): neither ours nor idle.
+ */
+export function hostCpu(): { busyMs: number; stolenMs: number; totalMs: number } {
   try {
     // First line of /proc/stat: "cpu user nice system idle iowait irq softirq steal …" in
     // clock ticks of 10 ms (USER_HZ = 100 on Linux).
@@ -86,8 +90,9 @@ export function hostCpu(): { busyMs: number; totalMs: number } {
     const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
     const total = ticks.reduce((a, b) => a + b, 0);
     const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-    return { busyMs: (total - idle) * 10, totalMs: total * 10 };
+    const stolen = ticks[7] ?? 0;
+    return { busyMs: (total - idle - stolen) * 10, stolenMs: stolen * 10, totalMs: total * 10 };
   } catch {
-    return { busyMs: Number.NaN, totalMs: Number.NaN };
+    return { busyMs: Number.NaN, stolenMs: Number.NaN, totalMs: Number.NaN };
   }
 }

@@ -9,6 +9,7 @@ import { CHANNEL } from '../protocol.js';
 import { newTable, type Sample, type Table } from '../report.js';
 import { hostCpu } from '../stats.js';
 import { alternate, type Context } from './context.js';
+import { HOST_SHARE_METRICS, HOST_SHARE_NOTE, hostShares } from './host-share.js';
 import { STALL_METRICS, STALL_NOTE, stallSample } from './stalls.js';
 
 /** Unmeasured max-rate run before measuring (JIT, buffers), in ms. */
@@ -87,9 +88,7 @@ async function measure(run: PeerRun, n: number, ctx: Context): Promise<[Sample, 
     loadCpuPerDelivery: m.cpuUs / m.deliveries,
     serverCpuPct: (serverCpu / 1000 / (s1.at - s0.at)) * 100,
     loadCpuPct: (m.cpuUs / 1000 / m.elapsedMs) * 100,
-    // Everything else on the host (other processes, the orchestrator, the kernel's own
-    // threads): high values mean the run was disturbed.
-    otherCpuPct: Math.max(0, ((h1.busyMs - h0.busyMs - ourCpuMs) / m.elapsedMs) * 100),
+    ...hostShares(h0, h1, ourCpuMs, m.elapsedMs),
   };
   await drain(run, published * n);
 
@@ -133,11 +132,12 @@ export async function broadcast(ctx: Context): Promise<Table[]> {
       { key: 'loadCpuPerDelivery', label: 'load-generator CPU per delivery (µs)', digits: 2 },
       { key: 'serverCpuPct', label: 'server CPU (% of one core)' },
       { key: 'loadCpuPct', label: 'load-generator CPU (% of one core)' },
-      { key: 'otherCpuPct', label: 'rest of the host (% of one core)', noRatio: true },
+      ...HOST_SHARE_METRICS,
     ]);
     max.notes.push(
       `${config.durationMs} ms after a ${WARMUP_MS} ms warm-up; the orchestrator keeps ${config.window} messages in flight (published, not yet delivered to every subscriber) and the server publishes each batch concurrently, so the rate is what server and clients sustain together. (Latency at max rate only measures that queue, so it is not shown.)`,
-      'A load generator near 100% of one core means the figure is client-bound, not a server limit. With 2 cores, server + load generator + rest of the host cannot exceed 200%: when the rest of the host is high, the run was disturbed.',
+      'A load generator near 100% of one core means the figure is client-bound, not a server limit.',
+      HOST_SHARE_NOTE,
     );
     const fixed = newTable(`broadcast-fixed-${n}`, `Broadcast, ${subs} subscribers: fixed rate`, [
       { key: 'rate', label: 'messages/s published', noRatio: true },

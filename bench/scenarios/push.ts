@@ -7,6 +7,7 @@ import { sleep, waitFor, withPeer, type PeerRun, connectClients } from '../orche
 import { newTable, type Sample, type Table } from '../report.js';
 import { hostCpu } from '../stats.js';
 import { alternate, type Context } from './context.js';
+import { HOST_SHARE_METRICS, HOST_SHARE_NOTE, hostShares } from './host-share.js';
 import { STALL_METRICS, STALL_NOTE, stallSample } from './stalls.js';
 
 /** A phase ends when everything arrived, or when deliveries stalled this long, in ms. */
@@ -60,12 +61,7 @@ async function atRate(
     loadCpuPerMessage: m.cpuUs / Math.max(m.deliveries, 1),
     serverCpuPct: ((s1.cpuUs - s0.cpuUs) / 1000 / (s1.at - s0.at)) * 100,
     loadCpuPct: (m.cpuUs / 1000 / (s1.at - s0.at)) * 100,
-    // Everything else on the host (other processes, the orchestrator, the kernel's own
-    // threads): high values mean the run was disturbed.
-    otherCpuPct: Math.max(
-      0,
-      ((h1.busyMs - h0.busyMs - (s1.cpuUs - s0.cpuUs + m.cpuUs) / 1000) / (s1.at - s0.at)) * 100,
-    ),
+    ...hostShares(h0, h1, (s1.cpuUs - s0.cpuUs + m.cpuUs) / 1000, s1.at - s0.at),
   };
 }
 
@@ -93,12 +89,12 @@ export async function push(ctx: Context): Promise<Table[]> {
         { key: 'loadCpuPerMessage', label: 'load-generator CPU per message (µs)', digits: 2 },
         { key: 'serverCpuPct', label: 'server CPU (% of one core)' },
         { key: 'loadCpuPct', label: 'load-generator CPU (% of one core)' },
-        { key: 'otherCpuPct', label: 'rest of the host (% of one core)', noRatio: true },
+        ...HOST_SHARE_METRICS,
       ],
     );
     t.notes.push(
       `${config.durationMs} ms per rate; one message per publish call, addressed to one user (Lifeline: \`gateway.publish({ to: { user } })\`; Socket.IO: the user's room; ws: the user's socket).`,
-      'With 2 cores, server + load generator + rest of the host cannot exceed 200%: when the rest of the host is high, the run was disturbed, and a server well below 100% was waiting for a core.',
+      HOST_SHARE_NOTE,
       "Server part: from the publish call until the user's frame was handed to its socket (ws and Socket.IO: the synchronous call returned; Lifeline: its promise settled, after the commit and the fan-out); the rest of the latency is the kernel and the load generator.",
       STALL_NOTE,
     );
