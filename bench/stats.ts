@@ -78,11 +78,17 @@ export function processStats(collect = false): ProcessStats {
 }
 
 /**
- * CPU time of the whole host (all cores), in ms; NaN where unknown. `busyMs` is what this
- * machine's processes and kernel ran; `stolenMs` is time the hypervisor gave to other
- * guests while this one had work (a virtual machine's "steal"): neither ours nor idle.
+ * CPU time of the whole host (all cores) since boot, in ms; NaN where unknown. `busyMs` is
+ * what this machine's processes and kernel ran; `stolenMs` is time the hypervisor gave to
+ * other guests while this one had work (a virtual machine's "steal"): neither ours nor idle.
  */
-export function hostCpu(): { busyMs: number; stolenMs: number; totalMs: number } {
+export interface HostCpu {
+  readonly busyMs: number;
+  readonly stolenMs: number;
+}
+
+/** The host's {@link HostCpu} now. */
+export function hostCpu(): HostCpu {
   try {
     // First line of /proc/stat: "cpu user nice system idle iowait irq softirq steal …" in
     // clock ticks of 10 ms (USER_HZ = 100 on Linux).
@@ -91,8 +97,8 @@ export function hostCpu(): { busyMs: number; stolenMs: number; totalMs: number }
     const total = ticks.reduce((a, b) => a + b, 0);
     const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
     const stolen = ticks[7] ?? 0;
-    return { busyMs: (total - idle - stolen) * 10, stolenMs: stolen * 10, totalMs: total * 10 };
+    return { busyMs: (total - idle - stolen) * 10, stolenMs: stolen * 10 };
   } catch {
-    return { busyMs: Number.NaN, stolenMs: Number.NaN, totalMs: Number.NaN };
+    return { busyMs: Number.NaN, stolenMs: Number.NaN };
   }
 }

@@ -3,7 +3,7 @@
  * generator, as the push and max-rate broadcast tables show it.
  */
 import type { Metric, Sample } from '../report.js';
-import type { hostCpu } from '../stats.js';
+import type { HostCpu } from '../stats.js';
 
 export const HOST_SHARE_METRICS: readonly Metric[] = [
   { key: 'otherCpuPct', label: 'rest of the host (% of one core)', noRatio: true },
@@ -15,8 +15,8 @@ export const HOST_SHARE_NOTE =
 
 /** The sample fields of {@link HOST_SHARE_METRICS}; `ourCpuMs` is server and load generator together. */
 export function hostShares(
-  before: ReturnType<typeof hostCpu>,
-  after: ReturnType<typeof hostCpu>,
+  before: HostCpu,
+  after: HostCpu,
   ourCpuMs: number,
   elapsedMs: number,
 ): Sample {
