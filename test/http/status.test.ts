@@ -1,7 +1,8 @@
 /**
  * `GET /api/messages/:id`: authentication, unknown ids, validation, and the delivery
- * status of user and channel messages after raw clients received and acknowledged them —
- * from receipts still in memory and after they were written to the store.
+ * status of user and channel messages after clients received and acknowledged them (raw
+ * clients on the gateway core, and Lifeline's Node client on the Node gateway) — from
+ * receipts still in memory and after they were written to the store.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
